@@ -66,12 +66,17 @@ class Node:
 class AccumulateGrad(Node):
     """The sink for a leaf tensor: backward adds the incoming gradient into ``variable.grad``."""
 
-    __slots__ = ("variable", "next_functions", "_pre_hooks", "__weakref__")
+    __slots__ = ("variable", "next_functions", "__weakref__")
 
     def __init__(self, variable: Any) -> None:
         self.variable = variable
         self.next_functions = ()
-        self._pre_hooks = None
+
+    @property
+    def _pre_hooks(self) -> dict | None:
+        # A leaf's hooks live on the tensor (this node is rebuilt for every graph).
+        hooks = self.variable._hooks
+        return {0: hooks} if hooks else None
 
     def name(self) -> str:
         return "AccumulateGrad"
