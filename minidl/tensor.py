@@ -15,6 +15,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import engine
+from .autograd import function as function_module
 from .autograd.function import AccumulateGrad
 from .autograd.grad_mode import _GradMode
 from .backend import Device, array_module, as_device, device_of, to_device
@@ -69,9 +70,13 @@ class Tensor:
 
     @classmethod
     def _make(cls, array: Any) -> Tensor:
-        """Wrap an array without copying or checking: the fast path for ops."""
+        """Wrap an array without copying or checking: the fast path for ops (same fields as _init)."""
         tensor = object.__new__(cls)
-        tensor._init(_wrap_array(array))
+        tensor._data = array if type(array) is np.ndarray else _wrap_array(array)
+        tensor._requires_grad = False
+        tensor.grad = tensor.grad_fn = tensor._base = tensor._grad_accumulator = tensor._hooks = None
+        tensor._output_nr = tensor._view_version = 0
+        tensor._version = [0]
         return tensor
 
     # ---- basic attributes ---------------------------------------------------------------
@@ -593,6 +598,8 @@ def _install_methods() -> None:
         if not hasattr(Tensor, name):
             setattr(Tensor, name, getattr(_ops, name))
 
+
+function_module.Tensor, function_module._wrap_array = Tensor, _wrap_array
 
 from . import ops as _ops  # noqa: E402  (ops build on Tensor, so they are imported after it)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from . import function
 from .function import AccumulateGrad, Node
 from .grad_mode import _GradMode
 
@@ -241,8 +242,7 @@ def _run(
 
 
 def _call_backward(node: Any, grads: list) -> tuple:
-    from ..tensor import Tensor
-
+    Tensor = function.Tensor
     if len(grads) > 1 or node.__dict__.get("_output_meta") is not None:
         # Outputs that received no gradient get zeros, so every backward sees full inputs.
         grads = [
@@ -310,8 +310,7 @@ def _storage_root(array: Any) -> Any:
 
 def _accumulate(variable: Any, g: Any, create_graph: bool, handed_out: set[int]) -> None:
     """``variable.grad += g``, making sure no two ``.grad`` ever share memory."""
-    from ..tensor import Tensor
-
+    Tensor = function.Tensor
     if variable.grad is None:
         array = g._data
         root = id(_storage_root(array))

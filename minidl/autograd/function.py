@@ -83,6 +83,11 @@ class AccumulateGrad(Node):
 
 
 _RELEASED = object()
+_NO_EDGE = (None, 0)
+
+# Bound by minidl/tensor.py once the Tensor class exists (the two modules need each other).
+Tensor: Any = None
+_wrap_array: Any = None
 
 
 class _SavedInput:
@@ -146,8 +151,6 @@ class _FunctionBase(Node):
 
     # ---- graph bookkeeping ------------------------------------------------------------
     def _unpack(self, entry: Any) -> Any:
-        from ..tensor import Tensor
-
         if isinstance(entry, _SavedInput):
             tensor, version = entry.tensor, entry.version
             if tensor._version[0] != version:
@@ -189,16 +192,20 @@ class Op(_FunctionBase):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ..tensor import Tensor
-
         ctx = cls.__new__(cls)
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        _check_same_device(cls, tensors)
-        record = _GradMode.enabled and any(t._requires_grad for t in tensors)
-        ctx._needs_input_grad = tuple(
-            isinstance(a, Tensor) and a._requires_grad and record for a in args
-        )
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        tensors, arrays, requires = [], [], []
+        for a in args:  # one pass: this runs for every op, so it is kept lean
+            if isinstance(a, Tensor):
+                tensors.append(a)
+                arrays.append(a._data)
+                requires.append(a._requires_grad)
+            else:
+                arrays.append(a)
+                requires.append(False)
+        if len(tensors) > 1:
+            _check_same_device(cls, tensors)
+        record = _GradMode.enabled and True in requires
+        ctx._needs_input_grad = tuple(requires) if record else (False,) * len(args)
         try:
             result = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
@@ -236,8 +243,6 @@ class Function(_FunctionBase):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ..tensor import Tensor
-
         ctx = cls.__new__(cls)
         tensors = [a for a in args if isinstance(a, Tensor)]
         _check_same_device(cls, tensors)
@@ -269,8 +274,6 @@ class Function(_FunctionBase):
 
 
 def _check_same_device(cls: type, tensors: list) -> None:
-    if len(tensors) < 2:
-        return
     first = type(tensors[0]._data)
     for t in tensors[1:]:
         if type(t._data) is not first or (first is not np.ndarray and t.device != tensors[0].device):
@@ -283,18 +286,20 @@ def _check_same_device(cls: type, tensors: list) -> None:
 
 def _finish(ctx: Any, cls: type, args: tuple, tensors: list, arrays: list, result: Any, record: bool) -> Any:
     """Wrap forward's arrays as Tensors and, when recording, link them into the graph."""
-    from ..tensor import Tensor, _wrap_array
-
-    single = not isinstance(result, tuple)
+    single = type(result) is not tuple
     raw = (result,) if single else result
     outputs = [_wrap_array(r) for r in raw]
     wrapped = [Tensor._make(o) for o in outputs]
     if record:
-        ctx.next_functions = tuple(
-            a._edge() if isinstance(a, Tensor) and a._requires_grad else (None, 0) for a in args
-        )
-        ctx._input_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args)
-        ctx._pre_hooks = None
+        edges, meta = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                edges.append(a._edge() if a._requires_grad else _NO_EDGE)
+                meta.append((a._data.shape, a._data.dtype))
+            else:
+                edges.append(_NO_EDGE)
+                meta.append(None)
+        ctx.next_functions, ctx._input_meta, ctx._pre_hooks = tuple(edges), tuple(meta), None
         non_diff = ctx.__dict__.get("_non_differentiable", ())
         for i, (out, array) in enumerate(zip(wrapped, outputs)):
             if array.dtype.kind in "fc" and id(array) not in non_diff:
@@ -357,8 +362,6 @@ def _op_name(cls: type) -> str:
 
 def _op_error(cls: type, args: tuple, error: Exception) -> Exception:
     """Re-raise a NumPy/CuPy failure inside an op as an error that names the op and its inputs."""
-    from ..tensor import Tensor
-
     shapes = ", ".join(
         str(tuple(a.shape)) for a in args if isinstance(a, Tensor)
     )
