@@ -82,3 +82,44 @@ def test_gradcheck_rejects_float32_inputs():
     x = md.randn(3, requires_grad=True)
     with pytest.raises(md.autograd.GradcheckError, match="float64"):
         gradcheck(lambda t: t * 2, (x,))
+
+
+@requires_torch
+def test_prod_gradient_with_zeros_matches_torch():
+    data = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]])
+    for dim in (None, 1):
+        x = md.tensor(data, dtype=md.float64, requires_grad=True)
+        t = torch.tensor(data, requires_grad=True)
+        (x.prod() if dim is None else x.prod(dim)).sum().backward()
+        (t.prod() if dim is None else t.prod(dim)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("op", ["log_softmax", "softmax", "logsumexp"])
+def test_huge_logits_stay_finite(op):
+    x = md.tensor([[1e4, -1e4, 0.0], [5e3, 5e3, -1e4]], requires_grad=True)
+    y = getattr(x, op)(1)
+    (y * md.tensor([1.0, 2.0, 3.0]) if y.ndim == 2 else y).sum().backward()
+    assert np.isfinite(y.detach().numpy()).all() and np.isfinite(x.grad.numpy()).all()
+
+
+def test_sigmoid_saturates_without_overflow():
+    x = md.tensor([-1e4, 0.0, 1e4], requires_grad=True)
+    with np.errstate(over="raise"):
+        y = x.sigmoid()
+    y.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), [0.0, 0.5, 1.0])
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_float32_stays_float32():
+    """No accidental float64 upcasts from Python scalars or internal constants."""
+    x = md.randn(3, 4, requires_grad=True)
+    outputs = [
+        x * 2.5, x / 3, 2.0 ** x, x ** 0.5, x.sigmoid(), x.softmax(1), x.log_softmax(1), x.logsumexp(1),
+        x.var(1), x.std(), x.norm(), x.mean(), md.where(x > 0, x, 0.0), x.clamp(-1, 1), x.masked_fill(x > 0, 1.0),
+    ]
+    for y in outputs:
+        assert y.dtype == md.float32, y
+    sum(y.sum() for y in outputs).backward()
+    assert x.grad.dtype == md.float32
