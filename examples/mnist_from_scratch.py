@@ -32,7 +32,8 @@ def init_params(hidden: int) -> list[md.Tensor]:
         bound = 1 / math.sqrt(fan_in)
         return (md.rand(*shape) * 2 - 1) * bound
 
-    params = [uniform((784, hidden), 784), uniform((hidden,), 784), uniform((hidden, 10), hidden), uniform((10,), hidden)]
+    params = [uniform((784, hidden), 784), uniform((hidden,), 784),
+              uniform((hidden, 10), hidden), uniform((10,), hidden)]
     return [p.requires_grad_() for p in params]
 
 
@@ -106,7 +107,8 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    print(f"test accuracy {result['test_accuracy']:.4f} in {result['seconds']:.1f} s; metrics in {out / 'metrics.json'}")
+    print(f"test accuracy {result['test_accuracy']:.4f} in {result['seconds']:.1f} s; "
+          f"metrics in {out / 'metrics.json'}")
 
 
 if __name__ == "__main__":

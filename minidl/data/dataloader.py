@@ -86,9 +86,10 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         for indices in self.batch_indices():
-            yield self._fetch(indices)
+            yield self.fetch(indices)
 
-    def _fetch(self, indices: np.ndarray) -> Any:
+    def fetch(self, indices: np.ndarray) -> Any:
+        """The batch of the samples at ``indices`` (what iteration yields for them)."""
         if self._gathers_batches:
             return default_convert(self.dataset.get_batch(indices))
         if callable(getattr(self.dataset, "__getitems__", None)):

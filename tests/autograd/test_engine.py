@@ -224,7 +224,8 @@ def test_mixing_devices_is_refused(monkeypatch):
     a = md.ones(2)
     b = md.ones(2)
     b._data = b._data.view(_SecondDeviceArray)
-    with pytest.raises(RuntimeError, match=r"add: expected all tensors on the same device.*cpu, cuda:0.*\.to\(device\)"):
+    expected = r"add: expected all tensors on the same device.*cpu, cuda:0.*\.to\(device\)"
+    with pytest.raises(RuntimeError, match=expected):
         a + b
 
 

@@ -1,0 +1,1 @@
+"""Parts of ``minidl.nn.functional`` kept in their own files (re-exported there)."""

@@ -1,0 +1,21 @@
+"""``minidl.optim``: optimizers that follow PyTorch's update rules step for step, and LR schedulers.
+
+    optimizer = md.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = md.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
+    for epoch in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+        scheduler.step()
+"""
+
+from . import lr_scheduler
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "lr_scheduler"]

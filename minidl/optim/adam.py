@@ -1,0 +1,107 @@
+"""Adam (with the AMSGrad variant) and AdamW (Adam with decoupled weight decay)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import array_module
+from .optimizer import Optimizer, ParamsT, check_non_negative
+
+
+class Adam(Optimizer):
+    r"""Adam, PyTorch's update rule (Kingma & Ba, 2014; AMSGrad: Reddi et al., 2018).
+
+    With :math:`g_t` the gradient (negated when ``maximize``) and :math:`\lambda` the weight decay::
+
+        g_t <- g_t + lambda * theta_{t-1}               (Adam: L2 penalty in the gradient)
+        theta_{t-1} <- theta_{t-1} * (1 - lr * lambda)  (AdamW instead: decoupled decay)
+        m_t <- beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t <- beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        v_max <- max(v_max, v_t)                        (amsgrad; then v_max replaces v_t below)
+        theta_t <- theta_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad).
+
+    Example:
+        >>> optimizer = md.optim.Adam(model.parameters(), lr=3e-3)
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        check_non_negative(name, lr=lr, eps=eps, weight_decay=weight_decay)
+        for index, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name}: invalid beta at index {index}: {beta!r}: expected 0 <= beta < 1")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = array_module(param)
+        if not state:
+            state["step"] = self._new_step()
+            state["exp_avg"] = self._state_like(param)
+            state["exp_avg_sq"] = self._state_like(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = self._state_like(param)
+        step = self._advance(state)
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
+        weight_decay = float(group["weight_decay"])
+        if self.decoupled_weight_decay:
+            if weight_decay:
+                param *= 1 - lr * weight_decay
+            weight_decay = 0.0
+        grad = self._effective_grad(param, grad, weight_decay, group["maximize"])
+
+        work = self._buffer(param, 1)
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        exp_avg += xp.multiply(xp.subtract(grad, exp_avg, out=work), 1 - beta1, out=work)  # lerp towards g
+        exp_avg_sq *= beta2
+        exp_avg_sq += xp.multiply(xp.multiply(grad, grad, out=work), 1 - beta2, out=work)
+        second_moment = exp_avg_sq
+        if group["amsgrad"]:
+            second_moment = xp.maximum(state["max_exp_avg_sq"]._data, exp_avg_sq, out=state["max_exp_avg_sq"]._data)
+
+        step_size = lr / (1 - beta1**step)
+        denominator = xp.sqrt(second_moment, out=work)
+        denominator /= (1 - beta2**step) ** 0.5
+        denominator += eps
+        param -= xp.multiply(xp.divide(exp_avg, denominator, out=work), step_size, out=work)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's update rule.
+
+    Before the Adam step, each parameter shrinks by ``theta <- theta * (1 - lr * weight_decay)``;
+    the decay never enters the moment estimates. See :class:`Adam` for the rest.
+
+    Example:
+        >>> optimizer = md.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
