@@ -26,7 +26,7 @@ from .ops import TENSOR_METHODS as _TENSOR_METHODS
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 
-from . import autograd, data, datasets, dtypes, nn, optim, random, transforms
+from . import autograd, data, datasets, dtypes, models, nn, optim, random, transforms
 # isort: on
 
 __version__ = "0.1.0"
