@@ -53,7 +53,7 @@ CASES = {
 
 def _loss(framework, kind, out):
     if kind == "ce":
-        labels = framework.tensor(np.arange(out.shape[0]) % out.shape[1])
+        labels = framework.tensor(np.arange(out.shape[0]) % out.shape[1], device=out.device)
         return framework.nn.functional.cross_entropy(out, labels)
     if kind == "vae":
         logits, mu, logvar = out
@@ -63,7 +63,7 @@ def _loss(framework, kind, out):
 
 @requires_torch
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_pytorch(name):
+def test_matches_pytorch(name, device):
     import torch_twins
 
     args, shape, input_kind, loss_kind = CASES[name]
@@ -72,13 +72,14 @@ def test_matches_pytorch(name):
     theirs = getattr(torch_twins.torch_models(), attr)(*args).double()
     ours = getattr(md.models, attr)(*args).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.to(device)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     for model in (ours, theirs):   # dropout off and the VAE on its mean; BN keeps batch statistics
         model.eval() if attr in ("mnist_cnn", "mnist_mlp", "ConvVAE") else model.train()
 
     rng = np.random.default_rng(0)
     x = rng.random(shape) if input_kind == "image" else rng.standard_normal(shape)
-    out_ours = ours(md.tensor(x, dtype=md.float64))
+    out_ours = ours(md.tensor(x, dtype=md.float64, device=device))
     out_theirs = theirs(torch.tensor(x))
     loss_ours, loss_theirs = _loss(md, loss_kind, out_ours), _loss(torch, loss_kind, out_theirs)
     np.testing.assert_allclose(loss_ours.item(), loss_theirs.item(), rtol=1e-9)
@@ -86,9 +87,9 @@ def test_matches_pytorch(name):
     loss_theirs.backward()
     grads_theirs = dict(theirs.named_parameters())
     for key, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), grads_theirs[key].grad.numpy(), rtol=1e-7, atol=1e-10,
+        np.testing.assert_allclose(p.grad.cpu().numpy(), grads_theirs[key].grad.numpy(), rtol=1e-7, atol=1e-10,
                                    err_msg=f"{name}: gradient of {key}")
     if attr == "Discriminator" or attr == "Generator":   # running statistics updated alike
         buffers_theirs = dict(theirs.named_buffers())
         for key, b in ours.named_buffers():
-            np.testing.assert_allclose(b.numpy(), buffers_theirs[key].numpy(), rtol=1e-9, err_msg=key)
+            np.testing.assert_allclose(b.cpu().numpy(), buffers_theirs[key].numpy(), rtol=1e-9, err_msg=key)

@@ -11,7 +11,9 @@ from oracle import requires_torch, torch
 import minidl as md
 from minidl.autograd import gradcheck, gradgradcheck
 
-SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# ``device`` is a parametrised fixture holding a constant string, so reusing it across examples is safe.
+QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=QUIET)
 
 
 def _inputs(case, data):
@@ -21,23 +23,23 @@ def _inputs(case, data):
     return [values(shape, case.domain, rng) for shape in shapes]
 
 
-def _minidl_inputs(arrays):
-    return [md.tensor(a, dtype=md.float64, requires_grad=True) for a in arrays]
+def _minidl_inputs(arrays, device="cpu"):
+    return [md.tensor(a, dtype=md.float64, device=device, requires_grad=True) for a in arrays]
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 @SETTINGS
 @given(data=st.data())
-def test_gradcheck(case, data):
-    xs = _minidl_inputs(_inputs(case, data))
+def test_gradcheck(case, data, device):
+    xs = _minidl_inputs(_inputs(case, data), device)
     assert gradcheck(lambda *t: case.fn(md, *t), xs)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.second_order], ids=repr)
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=QUIET)
 @given(data=st.data())
-def test_gradgradcheck(case, data):
-    xs = _minidl_inputs(_inputs(case, data))
+def test_gradgradcheck(case, data, device):
+    xs = _minidl_inputs(_inputs(case, data), device)
     assert gradgradcheck(lambda *t: case.fn(md, *t), xs)
 
 
@@ -45,18 +47,19 @@ def test_gradgradcheck(case, data):
 @pytest.mark.parametrize("case", CASES, ids=repr)
 @SETTINGS
 @given(data=st.data())
-def test_matches_torch(case, data):
+def test_matches_torch(case, data, device):
     arrays = _inputs(case, data)
-    xs = _minidl_inputs(arrays)
+    xs = _minidl_inputs(arrays, device)
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = case.fn(md, *xs), case.fn(torch, *ts)
-    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert out.device == md.device(device)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     upstream = np.random.default_rng(1).standard_normal(tuple(expected.shape))
-    out.backward(md.tensor(upstream, dtype=md.float64))
+    out.backward(md.tensor(upstream, dtype=md.float64, device=device))
     expected.backward(torch.tensor(upstream))
     for x, t in zip(xs, ts):
         torch_grad = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        mine = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
+        mine = np.zeros(x.shape) if x.grad is None else x.grad.cpu().numpy()
         np.testing.assert_allclose(mine, torch_grad, rtol=1e-10, atol=1e-12)
 
 

@@ -34,9 +34,9 @@ def _differentiable(inputs: tuple) -> list[int]:
 def _numerical_jacobian(fn: Callable, inputs: tuple, index: int, eps: float) -> list[np.ndarray]:
     """One Jacobian block per output: d(output)/d(inputs[index]), shape (out.numel, in.numel)."""
     target = inputs[index]
-    flat = target._data.reshape(-1)  # a view: perturb in place, then restore
-    if not np.shares_memory(flat, target._data):
-        raise GradcheckError("gradcheck: inputs must be contiguous tensors")
+    if not target._data.flags.c_contiguous:
+        raise GradcheckError("gradcheck: inputs must be contiguous tensors (call .contiguous() first)")
+    flat = target._data.reshape(-1)  # a view of a contiguous array: perturb in place, then restore
     columns: list[list[np.ndarray]] = []
     # Not under no_grad: fn may itself call autograd.grad (gradgradcheck does).
     for k in range(flat.size):
@@ -54,6 +54,7 @@ def _numerical_jacobian(fn: Callable, inputs: tuple, index: int, eps: float) -> 
 
 
 def _analytical_jacobian(outputs: tuple, inputs: tuple, index: int) -> list[np.ndarray]:
+    from ..backend import array_module
     from ..tensor import Tensor
 
     target = inputs[index]
@@ -62,7 +63,7 @@ def _analytical_jacobian(outputs: tuple, inputs: tuple, index: int) -> list[np.n
         rows = np.zeros((out.numel(), target.numel()))
         if out.requires_grad:
             for r in range(out.numel()):
-                seed = np.zeros(out.numel(), dtype=out.dtype)
+                seed = array_module(out._data).zeros(out.numel(), dtype=out.dtype)  # on out's device
                 seed[r] = 1
                 (g,) = autograd_grad([out], [target], [Tensor._make(seed.reshape(out.shape))],
                                      retain_graph=True, allow_unused=True)
@@ -124,7 +125,7 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Sequence[Any] | None 
     inputs = _as_tuple(inputs)
     outputs = _as_tuple(fn(*inputs))
     if grad_outputs is None:
-        grad_outputs = [randn(o.shape, dtype=np.float64, requires_grad=True) for o in outputs]
+        grad_outputs = [randn(o.shape, dtype=np.float64, device=o.device, requires_grad=True) for o in outputs]
     grad_outputs = tuple(grad_outputs)
     differentiable = _differentiable(inputs)
     count = len(inputs)
