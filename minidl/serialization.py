@@ -54,6 +54,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 class SerializationError(RuntimeError):
     """A file that ``md.load`` cannot read: truncated, corrupt, or not written by ``md.save``."""
 
+# Read once at import (reading it means setting it, which is not thread-safe): the mode that
+# open() would give a new file, for the checkpoint that mkstemp created as 0600.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save ``obj`` (nested dicts, lists and tuples of tensors, arrays, numbers, strings, None).
@@ -77,6 +82,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it 0600; give it a normal file's mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

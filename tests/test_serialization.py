@@ -186,3 +186,9 @@ def test_a_zip_with_a_foreign_manifest_is_refused(tmp_path):
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         md.load(tmp_path / "absent.npz")
+
+
+def test_saved_file_gets_the_mode_of_a_normal_new_file(tmp_path):
+    md.save({"w": md.ones(2)}, tmp_path / "ckpt.npz")
+    (tmp_path / "plain").write_bytes(b"")
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
