@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, host_allocator  # noqa: F401 (host_allocator tunes malloc once, at import)
 from .autograd import engine
 from .autograd import function as function_module
 from .autograd.function import AccumulateGrad

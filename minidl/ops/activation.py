@@ -14,8 +14,10 @@ import math
 from typing import Any
 
 from ..autograd.function import Op
+from ..autograd.grad_mode import _GradMode
 from ..backend import array_module
 from ..tensor import Tensor
+from . import cpu_kernels
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -62,6 +64,8 @@ class LeakyReLU(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         slope = ctx.negative_slope
+        if not _GradMode.enabled and cpu_kernels.applies_elementwise(grad._data, x._data):
+            return Tensor._make(cpu_kernels.leaky_relu_backward(grad._data, x._data, slope)), None  # one pass
         derivative = _positive_mask(x)  # 1 where x > 0, else slope: constant in x
         derivative *= derivative.dtype.type(1 - slope)
         derivative += derivative.dtype.type(slope)

@@ -16,6 +16,14 @@ col2im, the adjoint, adds columns back onto the padded input. It loops over the 
 kernel offsets only: each offset is one strided slice of the output, so the scatter is
 ``kh*kw`` vectorised additions (no ``np.add.at``).
 
+Channels last. With more than a few input channels (``channels_last``), the columns are laid out
+the other way round, ``(N*Ho*Wo, kh*kw*C)``, from a channels-last copy of the padded input: each
+window row is then ``kw*C`` contiguous values, so im2col copies long runs instead of rows of
+``Wo`` values, and col2im (``cpu_kernels.col2im_channels_last`` on the CPU) adds runs of ``C``.
+The GEMMs are the same products transposed (``columns @ weight^T``); the output's one
+transposing copy becomes NHWC -> NCHW. Small ``C`` (a first layer on images) keeps the layout
+above, whose runs are ``Wo`` long.
+
 Three ops close the family under differentiation, so double backward needs nothing more:
 
 * ``Conv2dOp(x, w)``:               y  = conv(x, w)
@@ -33,7 +41,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autograd.function import Op
+from ..autograd.grad_mode import _GradMode
 from ..backend import array_module
+from . import cpu_kernels
+from .normalization import channel_sum
 
 
 @dataclass(frozen=True)
@@ -133,12 +144,94 @@ def _nchw(matrix: Any, n: int, size: tuple[int, int], bias: Any) -> Any:
     return xp.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
 
+# ---- channels last ---------------------------------------------------------------------------
+
+
+def channels_last(channels: int, kernel_w: int, groups: int) -> bool:
+    """Whether a convolution whose input has ``channels`` channels runs channels last: when a window
+    row, ``kernel_w * channels`` values, is a longer run to copy than an output row."""
+    return groups == 1 and channels * kernel_w >= 16
+
+
+def columns_last(x: Any, kernel_size: tuple[int, int], geometry: ConvGeometry, output_size: tuple[int, int]) -> Any:
+    """im2col, channels last: ``x (N, C, H, W)`` -> ``(N*Ho*Wo, kh*kw*C)``.
+
+    One copy makes the padded input NHWC, a second copies its windows ``(N, Ho, Wo, kh, kw, C)``."""
+    xp = array_module(x)
+    n, channels, height, width = x.shape
+    top, bottom, left, right = geometry.padding
+    padded = xp.zeros((n, height + top + bottom, width + left + right, channels), dtype=x.dtype)
+    padded[:, top:top + height, left:left + width, :] = x.transpose(0, 2, 3, 1)
+    windows = sliding_windows(padded.transpose(0, 3, 1, 2), kernel_size, geometry.stride, geometry.dilation,
+                              output_size)  # (N, C, kh, kw, Ho, Wo)
+    columns = xp.ascontiguousarray(windows.transpose(0, 4, 5, 2, 3, 1))
+    return columns.reshape(n * output_size[0] * output_size[1], -1)
+
+
+def output_matrix_last(y: Any) -> Any:
+    """``y (N, O, Ho, Wo)`` -> ``(N*Ho*Wo, O)``, the GEMM layout of a channels-last conv output."""
+    return array_module(y).ascontiguousarray(y.transpose(0, 2, 3, 1)).reshape(-1, y.shape[1])
+
+
+def _weight_matrix_last(weight: Any) -> Any:
+    """``weight (O, C, kh, kw)`` -> ``(kh*kw*C, O)``, rows in the order of channels-last columns."""
+    return weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0])
+
+
+def col2im_last(columns: Any, size: tuple[int, int], geometry: ConvGeometry) -> Any:
+    """The adjoint of ``columns_last``: ``(N, Ho, Wo, kh, kw, C)`` summed into ``(N, H, W, C)``."""
+    if cpu_kernels.enabled_for(columns):
+        return cpu_kernels.col2im_channels_last(columns, size, geometry.stride, geometry.padding, geometry.dilation)
+    xp = array_module(columns)
+    n, out_h, out_w, kernel_h, kernel_w, channels = columns.shape
+    top, _, left, _ = geometry.padding
+    height, width = geometry.padded_size(size)
+    padded = xp.zeros((n, height, width, channels), dtype=columns.dtype)
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    for i in range(kernel_h):
+        rows = slice(i * dh, i * dh + (out_h - 1) * sh + 1, sh)
+        for j in range(kernel_w):
+            padded[:, rows, j * dw:j * dw + (out_w - 1) * sw + 1:sw, :] += columns[:, :, :, i, j, :]
+    return padded[:, top:top + size[0], left:left + size[1], :]
+
+
+def _nchw_from_last(out: Any, bias: Any) -> Any:
+    """``(N, Ho, Wo, O)`` -> contiguous ``(N, O, Ho, Wo)``, plus bias."""
+    if bias is not None:
+        out += bias
+    return array_module(out).ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def conv_layout_columns(x: Any, kernel_size: tuple[int, int], geometry: ConvGeometry,
+                        output_size: tuple[int, int]) -> Any:
+    """im2col in the layout ``channels_last`` picks for ``x``."""
+    if channels_last(x.shape[1], kernel_size[1], geometry.groups):
+        return columns_last(x, kernel_size, geometry, output_size)
+    return conv_columns(x, kernel_size, geometry, output_size)
+
+
+def conv_layout_output(y: Any, channels: int, kernel_w: int, groups: int) -> Any:
+    """``y``, an output (or its gradient) of a conv whose input has ``channels`` channels, as a GEMM operand."""
+    if channels_last(channels, kernel_w, groups):
+        return output_matrix_last(y)
+    return output_matrix(y, groups)
+
+
+# ---- the three convolutions on arrays -------------------------------------------------------------
+
+
 def conv2d_forward(x: Any, weight: Any, bias: Any, geometry: ConvGeometry, output_size: tuple[int, int],
                    columns: Any = None) -> Any:
     """``x (N, C, H, W)``, ``weight (O, C/g, kh, kw)`` -> ``(N, O, Ho, Wo)`` (arrays)."""
     xp = array_module(x)
     if columns is None:
-        columns = conv_columns(x, weight.shape[2:], geometry, output_size)
+        columns = conv_layout_columns(x, weight.shape[2:], geometry, output_size)
+    if channels_last(x.shape[1], weight.shape[3], geometry.groups):
+        weight_matrix = _weight_matrix_last(weight)
+        if weight.shape[0] < 64:  # few output channels: BLAS is faster on (O, K) @ (K, N*Ho*Wo)
+            return _nchw(xp.matmul(weight_matrix.T, columns.T)[None], x.shape[0], output_size, bias)
+        out = xp.matmul(columns, weight_matrix)
+        return _nchw_from_last(out.reshape((x.shape[0],) + tuple(output_size) + (-1,)), bias)
     out = xp.matmul(_weight_matrix(weight, geometry.groups), columns)
     return _nchw(out, x.shape[0], output_size, bias)
 
@@ -149,6 +242,12 @@ def conv_transpose2d_forward(y: Any, weight: Any, bias: Any, geometry: ConvGeome
     xp = array_module(y)
     n, _, out_h, out_w = y.shape
     kernel_h, kernel_w = weight.shape[2:]
+    if channels_last(weight.shape[1], kernel_w, geometry.groups):
+        if y_matrix is None:
+            y_matrix = output_matrix_last(y)
+        columns = xp.matmul(y_matrix, _weight_matrix_last(weight).T)
+        columns = columns.reshape(n, out_h, out_w, kernel_h, kernel_w, -1)
+        return _nchw_from_last(col2im_last(columns, input_size, geometry), bias)
     if y_matrix is None:
         y_matrix = output_matrix(y, geometry.groups)
     columns = xp.matmul(_weight_matrix(weight, geometry.groups).transpose(0, 2, 1), y_matrix)
@@ -166,11 +265,24 @@ def conv2d_weight_grad_forward(x: Any, y: Any, geometry: ConvGeometry, kernel_si
     """The adjoint of conv in w: ``x (N, C, H, W)``, ``y (N, O, Ho, Wo)`` -> ``(O, C/g, kh, kw)``."""
     xp = array_module(x)
     if columns is None:
-        columns = conv_columns(x, kernel_size, geometry, y.shape[2:])
+        columns = conv_layout_columns(x, kernel_size, geometry, y.shape[2:])
+    if channels_last(x.shape[1], kernel_size[1], geometry.groups):
+        if y_matrix is None:
+            y_matrix = output_matrix_last(y)
+        grad = xp.matmul(y_matrix.T, columns)  # (O, kh*kw*C)
+        grad = grad.reshape((y.shape[1],) + tuple(kernel_size) + (x.shape[1],))
+        return xp.ascontiguousarray(grad.transpose(0, 3, 1, 2))
     if y_matrix is None:
         y_matrix = output_matrix(y, geometry.groups)
     grad = xp.matmul(y_matrix, columns.transpose(0, 2, 1))  # (groups, O/g, C/g*kh*kw)
     return grad.reshape((y.shape[1], x.shape[1] // geometry.groups) + tuple(kernel_size))
+
+
+def _bias_grad(grad: Any) -> Any:
+    """``grad (N, O, Ho, Wo)`` summed to ``(O,)``: a matrix-vector product unless a graph is being built."""
+    if _GradMode.enabled:
+        return grad.sum((0, 2, 3))
+    return type(grad)._make(channel_sum(grad._data))
 
 
 class Conv2dOp(Op):
@@ -188,7 +300,7 @@ class Conv2dOp(Op):
             output_size = geometry.output_size(x.shape[2:], weight.shape[2:])
         ctx.geometry = geometry
         ctx.save_for_backward(x, weight)
-        columns = conv_columns(x, weight.shape[2:], geometry, tuple(output_size))
+        columns = conv_layout_columns(x, weight.shape[2:], geometry, tuple(output_size))
         # The weight gradient needs the same columns: keep them rather than redo im2col.
         ctx.columns = columns if ctx.needs_input_grad[1] else None
         return conv2d_forward(x, weight, bias, geometry, tuple(output_size), columns)
@@ -198,7 +310,9 @@ class Conv2dOp(Op):
         x, weight = ctx.saved_tensors
         geometry, columns, ctx.columns = ctx.geometry, ctx.columns, None
         needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]
-        grad_matrix = output_matrix(grad._data, geometry.groups) if needs_x and needs_w else None
+        grad_matrix = None
+        if needs_x and needs_w:  # both gradients read it: transpose once
+            grad_matrix = conv_layout_output(grad._data, x.shape[1], weight.shape[3], geometry.groups)
         grad_x = grad_w = grad_b = None
         if needs_x:
             grad_x = ConvTranspose2dOp.apply(grad, weight, None, geometry, x.shape[2:], y_matrix=grad_matrix)
@@ -206,7 +320,7 @@ class Conv2dOp(Op):
             grad_w = Conv2dWeightGradOp.apply(x, grad, geometry, weight.shape[2:], columns=columns,
                                               y_matrix=grad_matrix)
         if needs_b:
-            grad_b = grad.sum((0, 2, 3))
+            grad_b = _bias_grad(grad)
         return grad_x, grad_w, grad_b  # none for geometry (and output_size, when given)
 
 
@@ -228,7 +342,7 @@ class ConvTranspose2dOp(Op):
         needs_y, needs_w, needs_b = ctx.needs_input_grad[:3]
         grad_y = Conv2dOp.apply(grad, weight, None, geometry, y.shape[2:]) if needs_y else None
         grad_w = Conv2dWeightGradOp.apply(grad, y, geometry, weight.shape[2:]) if needs_w else None
-        grad_b = grad.sum((0, 2, 3)) if needs_b else None
+        grad_b = _bias_grad(grad) if needs_b else None
         return grad_y, grad_w, grad_b, None, None
 
 

@@ -13,8 +13,10 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Op
+from ..autograd.grad_mode import _GradMode
 from ..backend import array_module, to_device
 from ..tensor import Tensor
+from . import cpu_kernels
 
 # ---- operand preparation ------------------------------------------------------------------
 
@@ -300,7 +302,25 @@ Sin = _unary("Sin", _float_only(lambda xp, x: xp.sin(x)), lambda x: x.cos(), "x"
 Cos = _unary("Cos", _float_only(lambda xp, x: xp.cos(x)), lambda x: -x.sin(), "x")
 Tanh = _unary("Tanh", _float_only(lambda xp, x: xp.tanh(x)), lambda y: 1 - y * y, "y")
 Sigmoid = _unary("Sigmoid", _float_only(_sigmoid), lambda y: y * (1 - y), "y")
-Relu = _unary("Relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda y: y > 0, "y")
+
+
+class Relu(Op):
+    """Elementwise relu, ``max(x, 0)``; the gradient passes where the output is positive."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = array_module(x).maximum(x, 0).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _GradMode.enabled and cpu_kernels.applies_elementwise(grad._data, y._data):
+            return Tensor._make(cpu_kernels.relu_backward(grad._data, y._data))  # one pass
+        return grad * (y > 0)
+
+
 Abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda x: x.sign(), "x")
 
 

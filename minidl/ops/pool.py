@@ -198,6 +198,8 @@ class SpreadWindowsOp(Op):
                 window += y * (offsets == offset)
             else:  # disjoint windows: write in place, no temporary
                 xp.multiply(y, offsets == offset, out=window)
+        if not (top or bottom or left or right):
+            return padded
         return padded[..., top:top + size[0], left:left + size[1]].copy()
 
     @staticmethod

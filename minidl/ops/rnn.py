@@ -41,6 +41,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _GradMode
 from ..backend import array_module
 from ..tensor import Tensor
+from . import cpu_kernels
 
 
 def _sigmoid(xp: Any, x: Any, out: Any) -> Any:
@@ -177,6 +178,14 @@ class LSTMRecurrence(Op):
         grad_output = _in_step_order(grad_output._data, ctx.reverse)
         steps, _, four_hidden = activated.shape
         H = four_hidden // 4
+        d_pre = xp.empty_like(activated)
+        if cpu_kernels.enabled_for(hs):  # one compiled pass per step (see cpu_kernels)
+            d_h, d_c = grad_h_n._data, grad_c_n._data.copy()  # d_c is updated in place
+            for s in range(steps - 1, -1, -1):
+                cpu_kernels.lstm_cell_backward(d_h, grad_output[s], activated[s], tanh_cs[s], cs[s], d_c, d_pre[s])
+                d_h = d_pre[s] @ weight_hh
+            d_weight, d_bias = _hidden_weight_grads(ctx, d_pre, hs[:-1], 3, 4)
+            return _in_time_order(xp, d_pre, ctx.reverse), d_h, d_c, d_weight, d_bias, None
         # d(activation)/d(pre-activation) for all steps at once: σ' = a(1 - a), tanh' = 1 - a².
         # (Written in place: fewer large temporaries.)
         gate_derivative = 1 - activated
@@ -186,7 +195,6 @@ class LSTMRecurrence(Op):
         xp.subtract(1, gate_derivative[:, :, 2 * H:3 * H], out=gate_derivative[:, :, 2 * H:3 * H])
         tanh_c_derivative = tanh_cs * tanh_cs
         xp.subtract(1, tanh_c_derivative, out=tanh_c_derivative)
-        d_pre = xp.empty_like(activated)
         d_h, d_c = grad_h_n._data, grad_c_n._data
         for s in range(steps - 1, -1, -1):
             d_h = d_h + grad_output[s]

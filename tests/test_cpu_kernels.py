@@ -1,0 +1,146 @@
+"""The fast paths of ``minidl/ops/``: each layout and each compiled kernel against its NumPy twin.
+
+Convolutions pick a layout by their channel count (``conv.channels_last``) and the channels-last
+col2im runs a numba kernel on NumPy arrays (``cpu_kernels``). Here every combination is forced on
+small random configurations (strides, dilations, padding, transposed with output padding) and
+must give the same outputs, gradients and second derivatives as the plain NumPy code.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import minidl as md
+import minidl.nn.functional as F
+from minidl.autograd import gradcheck, gradgradcheck
+from minidl.ops import conv, cpu_kernels
+
+CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=CHECKS)
+PATHS = {  # name: (channels_last forced to, compiled kernels on)
+    "nchw": (False, False),
+    "channels-last numpy": (True, False),
+    "channels-last numba": (True, True),
+}
+
+
+@pytest.fixture(params=list(PATHS))
+def path(request, monkeypatch):
+    layout, compiled = PATHS[request.param]
+    if compiled and not cpu_kernels.ENABLED:
+        pytest.skip("numba is not installed (or MINIDL_NUMBA=0)")
+    # The same for every drawn example, so a function-scoped fixture is right here.
+    monkeypatch.setattr(conv, "channels_last", lambda channels, kernel_w, groups: layout and groups == 1)
+    monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+    return request.param
+
+
+@st.composite
+def conv_configs(draw, transposed: bool):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    limit = [d * (k - 1) // 2 if transposed else 2 for k, d in zip(kernel, dilation)]
+    padding = tuple(draw(st.integers(0, m)) for m in limit)
+    extent = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    size = tuple(draw(st.integers(max(e - 2 * p, 1), max(e - 2 * p, 1) + 4)) for e, p in zip(extent, padding))
+    channels_in, channels_out, batch = draw(st.integers(1, 5)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((batch, channels_in) + size)
+    if transposed:
+        output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        w = rng.standard_normal((channels_in, channels_out) + kernel)
+        return [x, w, rng.standard_normal(channels_out)], \
+            lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride, padding, output_padding, 1, dilation)
+    w = rng.standard_normal((channels_out, channels_in) + kernel)
+    return [x, w, rng.standard_normal(channels_out)], lambda F, x, w, b: F.conv2d(x, w, b, stride, padding, dilation)
+
+
+def _reference(fn, arrays, upstream):
+    """Output and input gradients through the plain NCHW NumPy path."""
+    saved = conv.channels_last, cpu_kernels.ENABLED
+    conv.channels_last, cpu_kernels.ENABLED = (lambda *args: False), False
+    try:
+        tensors = [md.tensor(a, dtype=md.float64, requires_grad=True) for a in arrays]
+        out = fn(F, *tensors)
+        out.backward(md.tensor(upstream, dtype=md.float64))
+        return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+    finally:
+        conv.channels_last, cpu_kernels.ENABLED = saved
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+@SETTINGS
+@given(data=st.data())
+def test_every_path_agrees_with_the_nchw_numpy_path(path, transposed, data):
+    arrays, fn = data.draw(conv_configs(transposed))
+    tensors = [md.tensor(a, dtype=md.float64, requires_grad=True) for a in arrays]
+    out = fn(F, *tensors)
+    upstream = np.random.default_rng(1).standard_normal(tuple(out.shape))
+    out.backward(md.tensor(upstream, dtype=md.float64))
+    expected, expected_grads = _reference(fn, arrays, upstream)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-10, atol=1e-10)
+    for t, g in zip(tensors, expected_grads):
+        np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+@settings(max_examples=3, deadline=None, suppress_health_check=CHECKS)
+@given(data=st.data())
+def test_every_path_has_exact_first_and_second_derivatives(path, transposed, data):
+    arrays, fn = data.draw(conv_configs(transposed))
+    tensors = [md.tensor(a, dtype=md.float64, requires_grad=True) for a in arrays]
+    assert gradcheck(lambda *t: fn(F, *t), tensors)
+    assert gradgradcheck(lambda *t: fn(F, *t), tensors)
+
+
+def test_a_wide_convolution_runs_channels_last_in_float32():
+    """The real case: 16+ channels pick channels last by themselves, and float32 stays float32."""
+    assert conv.channels_last(16, 3, 1) and not conv.channels_last(1, 3, 1) and not conv.channels_last(16, 3, 2)
+    rng = np.random.default_rng(0)
+    x = md.tensor(rng.standard_normal((4, 16, 9, 9)).astype(np.float32), requires_grad=True)
+    w = md.tensor(rng.standard_normal((8, 16, 3, 3)).astype(np.float32), requires_grad=True)
+    y = F.conv2d(x, w, stride=2, padding=1)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == w.grad.dtype == md.float32
+    reference = F.conv2d(x.detach().double(), w.detach().double(), stride=2, padding=1)
+    np.testing.assert_allclose(y.detach().numpy(), reference.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("dtype", [md.float32, md.float64])
+def test_lstm_backward_kernel_agrees_with_numpy(monkeypatch, bidirectional, dtype):
+    def gradients(compiled):
+        monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+        md.manual_seed(0)
+        lstm = md.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional).to(dtype)
+        x = md.randn(6, 3, 5, dtype=dtype, requires_grad=True)
+        out, (h, c) = lstm(x)
+        (out.sum() + (h * h).sum() + (c * c).sum()).backward()
+        return [x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+
+    tolerance = 1e-5 if dtype == md.float32 else 1e-12
+    for ours, reference in zip(gradients(True), gradients(False)):
+        np.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [md.float32, md.float64])
+def test_activation_backward_kernels_agree_with_numpy(monkeypatch, activation, dtype):
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    x[0, 0, :2] = 0.0  # the kink: no gradient through 0
+    upstream = np.random.default_rng(1).standard_normal((5, 4, 3)).transpose(2, 1, 0)  # not contiguous
+
+    def gradient(compiled):
+        monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+        t = md.tensor(x, dtype=dtype, requires_grad=True)
+        out = F.relu(t) if activation == "relu" else F.leaky_relu(t, 0.2)
+        out.backward(md.tensor(upstream, dtype=dtype))
+        return t.grad
+
+    ours, reference = gradient(True), gradient(False)
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours.numpy(), reference.numpy())
