@@ -25,6 +25,7 @@ from .ops import *  # every op: md.exp, md.cat, md.einsum, ...
 from .ops import TENSOR_METHODS as _TENSOR_METHODS
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
+from .threads import get_num_threads, set_num_threads
 
 from . import autograd, data, datasets, dtypes, models, nn, optim, random, transforms
 # isort: on
