@@ -2,29 +2,17 @@
 classifier loads back through ``load_or_train_classifier``."""
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_runner import DATA, QUICKDRAW_CATEGORIES, ROOT, needs_quickdraw, run_example
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
-CATEGORIES = ("apple", "bicycle", "cat", "diamond", "eye", "eyeglasses", "fish", "penguin")
-
-pytestmark = pytest.mark.skipif(not all((DATA / "quickdraw" / f"{name}.npy").exists() for name in CATEGORIES),
-                                reason="Quick Draw files not present")
+pytestmark = needs_quickdraw
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickdraw_cnn.py"), "--quick", "--data-dir", str(DATA),
-         "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    return run_example("quickdraw_cnn.py", out, *flags)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +25,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_its_files_and_learns(quick_run):
     metrics = json.loads((quick_run / "metrics.json").read_text())
-    assert metrics["recipe"] == "best" and metrics["categories"] == list(CATEGORIES)
+    assert metrics["recipe"] == "best" and metrics["categories"] == list(QUICKDRAW_CATEGORIES)
     assert metrics["last_loss"] < metrics["first_loss"] * 0.8
     assert metrics["test_accuracy"] > 0.3
     assert len(metrics["train_loss_per_epoch"]) == len(metrics["seconds_per_epoch"]) == 2
@@ -53,12 +41,12 @@ def test_the_saved_classifier_loads_back_and_checks_its_categories(quick_run):
 
     from minidl.datasets import QuickDraw
 
-    model, info = load_or_train_classifier(quick_run / "model.npz", CATEGORIES, str(DATA), per_class=200)
-    test = QuickDraw(str(DATA), CATEGORIES, 200, "test")
+    model, info = load_or_train_classifier(quick_run / "model.npz", QUICKDRAW_CATEGORIES, str(DATA), per_class=200)
+    test = QuickDraw(str(DATA), QUICKDRAW_CATEGORIES, 200, "test")
     accuracy = np.mean(predict(model, as_images(test)).argmax(1) == test.targets)
     assert accuracy == pytest.approx(info["test_accuracy"])
     with pytest.raises(ValueError, match="trained on categories"):
-        load_or_train_classifier(quick_run / "model.npz", CATEGORIES[:3], str(DATA), per_class=200)
+        load_or_train_classifier(quick_run / "model.npz", QUICKDRAW_CATEGORIES[:3], str(DATA), per_class=200)
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):

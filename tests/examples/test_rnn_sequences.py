@@ -1,27 +1,15 @@
 """The row-by-row MNIST example (W5) runs end to end on little real data, learns, and resumes."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from example_runner import needs_mnist, run_example
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
-
-pytestmark = pytest.mark.skipif(not (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
-                                reason="MNIST files not present")
+pytestmark = needs_mnist
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "rnn_sequences.py"), "--quick", "--data-dir", str(DATA),
-         "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    return run_example("rnn_sequences.py", out, *flags)
 
 
 @pytest.mark.parametrize("flags", [("--cell", "lstm"), ("--cell", "gru", "--tbptt", "7")], ids=["lstm", "gru-tbptt"])

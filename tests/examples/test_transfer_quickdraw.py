@@ -2,19 +2,15 @@
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_runner import DATA, ROOT, run_example
 
 import minidl as md
 from tests.oracle import requires_torch, torch
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
 SCRIPT = ROOT / "examples" / "transfer_quickdraw.py"
 
 pytestmark = pytest.mark.skipif(
@@ -24,11 +20,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--data-dir", str(DATA), "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    return run_example("transfer_quickdraw.py", out, *flags)
 
 
 def _example():

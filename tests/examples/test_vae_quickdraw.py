@@ -2,29 +2,16 @@
 with a classifier it trains first, and resumes."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from example_runner import QUICKDRAW_CATEGORIES, needs_quickdraw, run_example
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
-CATEGORIES = ("apple", "bicycle", "cat", "diamond", "eye", "eyeglasses", "fish", "penguin")
-
-pytestmark = pytest.mark.skipif(not all((DATA / "quickdraw" / f"{name}.npy").exists() for name in CATEGORIES),
-                                reason="Quick Draw files not present")
+pytestmark = needs_quickdraw
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "vae_quickdraw.py"), "--quick", "--data-dir", str(DATA),
-         "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    return run_example("vae_quickdraw.py", out, *flags)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +25,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_its_files_learns_and_is_judged(quick_run):
     metrics = json.loads((quick_run / "metrics.json").read_text())
-    assert metrics["latent"] == 14 and metrics["categories"] == list(CATEGORIES)
+    assert metrics["latent"] == 14 and metrics["categories"] == list(QUICKDRAW_CATEGORIES)
     assert metrics["last_loss"] < metrics["first_loss"] * 0.9
     assert metrics["val_reconstruction_per_epoch"][1] < metrics["val_reconstruction_per_epoch"][0]
     assert metrics["test_loss"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
