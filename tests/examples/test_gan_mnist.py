@@ -2,22 +2,15 @@
 writes its files, learns and resumes."""
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_runner import ROOT, needs_mnist, run_example
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
 sys.path.insert(0, str(ROOT / "examples"))
 
 from gan_mnist import classifier_score, frechet_distance  # noqa: E402
-
-needs_mnist = pytest.mark.skipif(not (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
-                                 reason="MNIST files not present")
 
 
 def test_classifier_score_of_confident_balanced_predictions_is_the_number_of_classes():
@@ -68,12 +61,7 @@ def test_frechet_distance_names_mismatched_shapes():
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "gan_mnist.py"), "--quick", "--data-dir", str(DATA),
-         "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=600, env=env,
-    )
+    return run_example("gan_mnist.py", out, *flags)
 
 
 @needs_mnist

@@ -5,24 +5,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from example_runner import DATA, ROOT, needs_mnist, run_example
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("MINIDL_DATA", ROOT.parent / "shared" / "data"))
-
-pytestmark = pytest.mark.skipif(not (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
-                                reason="MNIST files not present")
+pytestmark = needs_mnist
 
 
 def _run(out, *flags):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "mnist.py"), "--quick", "--data-dir", str(DATA),
-         "--out", str(out), *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    return run_example("mnist.py", out, *flags)
 
 
 @pytest.mark.parametrize("model, accuracy", [("softmax", 0.8), ("mlp", 0.5), ("cnn", 0.5)])
