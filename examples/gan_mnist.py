@@ -124,7 +124,7 @@ def generate(generator: nn.Module, count: int, device: str, batch_size: int = 50
     """``count`` images (count, 1, 28, 28) in [-1, 1] from fresh noise, the generator in eval mode."""
     generator.eval()
     with md.no_grad():
-        images = md.cat([generator(md.randn(min(batch_size, count - start), NOISE_SIZE).to(device))
+        images = md.cat([generator(md.randn(min(batch_size, count - start), NOISE_SIZE, device=device))
                          for start in range(0, count, batch_size)])
     generator.train()
     return images
@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> dict:
     g_optimizer = optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     d_optimizer = optim.Adam(discriminator.parameters(), lr=args.d_lr, betas=(0.5, 0.999))
     fixed_noise = md.randn(64, NOISE_SIZE).to(args.device)
-    real_labels = md.ones(args.batch_size, 1).to(args.device)
-    d_real_labels = md.full((args.batch_size, 1), args.real_label).to(args.device)   # D's target for real images
-    fake_labels = md.zeros(args.batch_size, 1).to(args.device)
+    real_labels = md.ones(args.batch_size, 1, device=args.device)
+    d_real_labels = md.full((args.batch_size, 1), args.real_label, device=args.device)  # D's target for real images
+    fake_labels = md.zeros(args.batch_size, 1, device=args.device)
     history, steps = History(), History()   # one row per epoch; one row per step (the losses)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict:
         bar = progress(loader, desc=f"epoch {epoch}/{args.epochs}", unit="step")
         for real, _ in bar:
             real = real.to(args.device)
-            fake = generator(md.randn(args.batch_size, NOISE_SIZE).to(args.device))
+            fake = generator(md.randn(args.batch_size, NOISE_SIZE, device=args.device))  # drawn where it is used
             # D: real images -> 1, generated ones -> 0 (detached: this update leaves G alone)
             d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), d_real_labels)
                       + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), fake_labels))
