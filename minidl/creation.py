@@ -75,8 +75,11 @@ def _float_dtype(dtype: Any) -> np.dtype:
 def tensor(data: Any, dtype: Any = None, device: str | Device | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
 
-    >>> md.tensor([[1, 2], [3, 4]]).dtype      # int64
-    >>> md.tensor([0.5, 1.5]).dtype            # float32 (the default float dtype)
+    >>> import minidl as md
+    >>> md.tensor([[1, 2], [3, 4]]).dtype      # Python ints become int64
+    dtype('int64')
+    >>> md.tensor([0.5, 1.5]).dtype            # Python floats become the default float dtype
+    dtype('float32')
     """
     return _finish(_array_from(data, dtype, device), requires_grad)
 

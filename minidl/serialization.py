@@ -66,6 +66,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     f: a path (written atomically: temporary file, fsync, rename) or a binary file object.
 
     Example:
+        >>> import minidl as md
+        >>> model = md.nn.Linear(2, 1)
         >>> md.save({"model": model.state_dict(), "epoch": 3}, "checkpoint.npz")
     """
     arrays: dict[str, np.ndarray] = {}
@@ -164,7 +166,10 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | Device | None = No
     is truncated, corrupt or not a minidl file.
 
     Example:
-        >>> state = md.load("checkpoint.npz", map_location="cpu")
+        >>> import minidl as md
+        >>> md.save({"weights": md.ones(2), "epoch": 3}, "checkpoint.npz")
+        >>> md.load("checkpoint.npz", map_location="cpu")
+        {'weights': tensor([1., 1.]), 'epoch': 3}
     """
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as file:

@@ -95,7 +95,8 @@ class Compose:
     """Apply ``transforms`` one after another.
 
     Example:
-        >>> Compose([RandomHorizontalFlip(), ToTensor()])(np.zeros((1, 28, 28)))
+        >>> Compose([RandomHorizontalFlip(p=1.0), ToTensor()])(np.arange(3, dtype=np.float32).reshape(1, 1, 3))
+        tensor([[[2., 1., 0.]]])
     """
 
     def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
@@ -142,8 +143,9 @@ class Normalize:
     (N, C, H, W). ``mean`` and ``std`` have one value per channel, or one for all.
 
     Example:
-        >>> Normalize((0.1307,), (0.3081,))(np.zeros((8, 1, 28, 28), np.float32)).min()
-        -0.42421296
+        >>> Normalize((0.5,), (0.25,))(np.array([[[0.0, 0.5], [0.75, 1.0]]], np.float32))    # (1, 2, 2)
+        array([[[-2.,  0.],
+                [ 1.,  2.]]], dtype=float32)
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
@@ -214,8 +216,11 @@ def warp_affine(
     align_corners=False)`` for the normalised ``theta`` of the same map.
 
     Example:
-        >>> shift_right = np.array([[[1.0, 0.0, -2.0], [0.0, 1.0, 0.0]]])  # read 2 px left
-        >>> warp_affine(images[:1], shift_right, "nearest")
+        >>> images = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
+        >>> shift_right = np.array([[[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]]])  # each pixel reads 1 px to its left
+        >>> warp_affine(images, shift_right, "nearest")
+        array([[[[0., 0., 1., 2.],
+                 [0., 4., 5., 6.]]]], dtype=float32)
     """
     n, channels, height, width = batch.shape
     inverse = np.asarray(inverse, dtype=np.float64)
@@ -300,9 +305,10 @@ class RandomAffine(ImageTransform):
         generator: ``np.random.Generator``; default minidl's global generator.
 
     Example:
+        >>> batch = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)    # (N, C, H, W)
         >>> augment = RandomAffine(15, translate=(0.1, 0.1), scale=(0.9, 1.1))
-        >>> augment(batch).shape == batch.shape      # batch (N, C, H, W)
-        True
+        >>> augment(batch).shape      # each image gets its own random rotation, shift and scale
+        (8, 1, 28, 28)
     """
 
     def __init__(
@@ -362,9 +368,10 @@ class RandomRotation(RandomAffine):
         degrees: ``d`` for uniform in (-d, d), or ``(min, max)``; counter-clockwise.
         interpolation, fill, generator: as in :class:`RandomAffine`.
 
-    Example:
-        >>> RandomRotation(10)(batch).shape == batch.shape
-        True
+    Example (``(90, 90)`` always turns by 90 degrees; ``RandomRotation(10)`` by up to 10 either way):
+        >>> RandomRotation((90, 90))(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2))
+        array([[[[1., 3.],
+                 [0., 2.]]]], dtype=float32)
     """
 
     def __init__(
@@ -381,8 +388,12 @@ class RandomShift(RandomAffine):
     """Shift each image by a random whole number of pixels, independently along x and y,
     uniform in ``[-max_shift, max_shift]``; uncovered pixels read ``fill``.
 
-    Example:
-        >>> RandomShift(2)(batch)          # each image moved by up to 2 px each way
+    Example (this draw moves the image 1 px right):
+        >>> shift = RandomShift(1, generator=np.random.default_rng(0))    # up to 1 px each way
+        >>> shift(np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3))
+        array([[[[0., 0., 1.],
+                 [0., 3., 4.],
+                 [0., 6., 7.]]]], dtype=float32)
     """
 
     def __init__(self, max_shift: int, fill: float = 0.0, generator: np.random.Generator | None = None) -> None:

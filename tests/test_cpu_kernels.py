@@ -144,3 +144,34 @@ def test_activation_backward_kernels_agree_with_numpy(monkeypatch, activation, d
     ours, reference = gradient(True), gradient(False)
     assert ours.dtype == dtype
     np.testing.assert_array_equal(ours.numpy(), reference.numpy())
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5, 2), (3, 2, 4)], ids=["BN1d (N, C)", "BN2d", "BN1d (N, C, L)"])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("dtype", [md.float32, md.float64])
+def test_batch_norm_kernels_agree_with_numpy(monkeypatch, shape, affine, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape) * 3 + 1
+    upstream = rng.standard_normal(shape)
+
+    def run(compiled):
+        monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+        md.manual_seed(0)
+        layer = (md.nn.BatchNorm1d if len(shape) < 4 else md.nn.BatchNorm2d)(shape[1], affine=affine).to(dtype)
+        if affine:
+            with md.no_grad():
+                layer.weight.copy_(md.tensor(rng.standard_normal(shape[1]), dtype=dtype))
+        t = md.tensor(x, dtype=dtype, requires_grad=True)
+        out = layer(t)
+        out.backward(md.tensor(upstream, dtype=dtype))
+        arrays = [out.detach().numpy(), t.grad.numpy(), layer.running_mean.numpy(), layer.running_var.numpy()]
+        return arrays + ([layer.weight.grad.numpy(), layer.bias.grad.numpy()] if affine else [])
+
+    tolerance = 1e-5 if dtype == md.float32 else 1e-12
+    rng_state = rng.bit_generator.state
+    ours = run(True)
+    rng.bit_generator.state = rng_state
+    for got, reference in zip(ours, run(False), strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, reference, rtol=tolerance, atol=tolerance)

@@ -41,9 +41,14 @@ class DataLoader:
     Every epoch visits each sample exactly once (minus the dropped tail).
 
     Example:
-        >>> loader = DataLoader(MNIST(), batch_size=64, shuffle=True, seed=0)
-        >>> for images, labels in loader:    # (64, 1, 28, 28) float32, (64,) int64
-        ...     pass
+        >>> from minidl.data import TensorDataset
+        >>> dataset = TensorDataset(np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5))
+        >>> loader = DataLoader(dataset, batch_size=2, shuffle=True, seed=0)
+        >>> for inputs, labels in loader:    # inputs (2, 2) float32, labels (2,) int64; the last batch is (1, 2)
+        ...     print(labels)
+        tensor([2, 4])
+        tensor([3, 0])
+        tensor([1])
     """
 
     def __init__(

@@ -27,7 +27,10 @@ class Dataset:
         ...     def __len__(self):
         ...         return 10
         ...     def __getitem__(self, i):
-        ...         return np.float32(i * i)
+        ...         return i * i
+        >>> squares = Squares()
+        >>> len(squares), squares[3]
+        (10, 9)
     """
 
     def __getitem__(self, index: int) -> Any:
@@ -55,7 +58,9 @@ class TensorDataset(Dataset):
 
     Example:
         >>> ds = TensorDataset(np.zeros((100, 3), np.float32), np.arange(100))
-        >>> x, y = ds[5]                     # x (3,), y == 5
+        >>> x, y = ds[5]
+        >>> x.shape, int(y)
+        ((3,), 5)
     """
 
     def __init__(self, *tensors: Any) -> None:
@@ -81,7 +86,10 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order.
 
     Example:
+        >>> dataset = TensorDataset(np.arange(10))
         >>> evens = Subset(dataset, range(0, len(dataset), 2))
+        >>> len(evens), int(evens[3][0])
+        (5, 6)
     """
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
@@ -112,7 +120,10 @@ def random_split(
     minidl's global one.
 
     Example:
-        >>> train, val = random_split(dataset, [0.9, 0.1], np.random.default_rng(0))
+        >>> dataset = TensorDataset(np.arange(10))
+        >>> train, val = random_split(dataset, [0.8, 0.2], np.random.default_rng(0))
+        >>> len(train), len(val)
+        (8, 2)
     """
     n = len(dataset)
     if all(isinstance(length, (int, np.integer)) for length in lengths):

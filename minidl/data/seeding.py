@@ -24,7 +24,7 @@ def make_generator(generator: np.random.Generator | None = None, seed: int | Non
     seeded from :func:`global_generator` (one draw).
 
     Example:
-        >>> make_generator(seed=0).integers(10)
+        >>> int(make_generator(seed=0).integers(10))
         8
     """
     if generator is not None and seed is not None:

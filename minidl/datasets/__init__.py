@@ -5,10 +5,11 @@
     <root>/fashion-mnist/  the four Fashion-MNIST IDX .gz files
     <root>/quickdraw/      <category>.npy, whole or the first rows (a valid .npy)
 
-Example:
-    >>> from minidl.datasets import MNIST, QuickDraw
-    >>> train = MNIST(train=True, download=True)
-    >>> doodles = QuickDraw(None, ["cat", "fish"], max_per_class=5000, download=True)
+Example (downloads into the cache folder on first use)::
+
+    from minidl.datasets import MNIST, QuickDraw
+    train = MNIST(train=True, download=True)
+    doodles = QuickDraw(None, ["cat", "fish"], max_per_class=5000, download=True)
 """
 
 from minidl.datasets.download import DatasetNotFoundError, DownloadError, data_root

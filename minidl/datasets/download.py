@@ -69,8 +69,10 @@ def atomic_write(destination: Path) -> Iterator[BinaryIO]:
     block it replaces ``destination``, on any exception it is deleted.
 
     Example:
-        >>> with atomic_write(Path("/tmp/x.bin")) as handle:
-        ...     handle.write(b"complete or nothing")
+        >>> with atomic_write(Path("runs/x.bin")) as handle:
+        ...     _ = handle.write(b"complete or nothing")
+        >>> Path("runs/x.bin").read_bytes()
+        b'complete or nothing'
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
@@ -107,8 +109,9 @@ def download_file(
     Raises:
         DownloadError: every URL failed; the message gives each URL's reason.
 
-    Example:
-        >>> download_file(["https://example.org/a.gz"], "/tmp/a.gz", sha256="…")
+    Example (needs the network)::
+
+        download_file(["https://example.org/a.gz", "https://mirror.example.org/a.gz"], "data/a.gz", sha256="…")
     """
     destination = Path(destination)
     failures = []
@@ -137,8 +140,9 @@ def download_prefix(
     Raises:
         DownloadError: every URL failed (refused, HTTP error, cut off mid-transfer).
 
-    Example:
-        >>> header = download_prefix(["https://example.org/cat.npy"], 128)
+    Example (needs the network)::
+
+        header = download_prefix(["https://example.org/cat.npy"], 128)    # the first 128 bytes
     """
     if nbytes <= 0:
         raise ValueError(f"nbytes must be positive, got {nbytes}")

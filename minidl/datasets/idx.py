@@ -73,8 +73,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Raises:
         IDXFormatError: the file is malformed, truncated or not valid gzip.
 
-    Example:
-        >>> labels = read_idx("mnist/t10k-labels-idx1-ubyte.gz")   # (10000,) uint8
+    Example::
+
+        labels = read_idx("mnist/t10k-labels-idx1-ubyte.gz")   # (10000,) uint8
     """
     path = Path(path)
     try:

@@ -45,11 +45,11 @@ class MNIST(BitmapDataset):
 
     ``dataset[i]`` is ``(image, label)`` with image (1, 28, 28) float32 in [0, 1].
 
-    Example:
-        >>> train = MNIST(train=True, download=True)
-        >>> image, label = train[0]          # (1, 28, 28) float32, 5
-        >>> train.data.shape, train.targets[:3]
-        ((60000, 28, 28), array([5, 0, 4]))
+    Example (downloads the files on first use)::
+
+        train = MNIST(train=True, download=True)
+        image, label = train[0]              # (1, 28, 28) float32, 5
+        train.data.shape, train.targets[:3]  # ((60000, 28, 28), array([5, 0, 4]))
     """
 
     folder = "mnist"
@@ -139,10 +139,10 @@ class FashionMNIST(MNIST):
     MNIST's file format and sizes (60,000 train, 10,000 test). Same arguments and
     attributes as :class:`MNIST`; files live in ``<root>/fashion-mnist/``.
 
-    Example:
-        >>> test = FashionMNIST(train=False)
-        >>> test.classes[test.targets[0]]
-        'Ankle boot'
+    Example (with the files already in ``<root>/fashion-mnist/``)::
+
+        test = FashionMNIST(train=False)
+        test.classes[test.targets[0]]        # 'Ankle boot'
     """
 
     folder = "fashion-mnist"

@@ -184,9 +184,9 @@ def download_rows(urls: Sequence[str], destination: Path, rows: int) -> int:
 
     Returns the number of rows saved: ``rows``, or fewer if the remote file is shorter.
 
-    Example:
-        >>> download_rows([QuickDraw.mirrors[0] + "cat.npy"], Path("cat.npy"), 1000)
-        1000
+    Example (needs the network)::
+
+        download_rows([QuickDraw.mirrors[0] + "cat.npy"], Path("cat.npy"), 1000)   # 1000
     """
     wanted = HEADER_ALLOWANCE + rows * ROW_BYTES
     data = download_prefix(urls, wanted)
@@ -226,11 +226,11 @@ class QuickDraw(BitmapDataset):
         data: (N, 28, 28) uint8, grouped by class. targets: (N,) int64 in 0..K-1.
         classes: the canonical category names.
 
-    Example:
-        >>> train = QuickDraw(None, ["cat", "fish"], max_per_class=3000, download=True)
-        >>> len(train), train.classes
-        (4800, ['cat', 'fish'])
-        >>> image, label = train[0]      # (1, 28, 28) float32 in [0, 1], 0
+    Example (downloads the first 3000 rows of each category on first use)::
+
+        train = QuickDraw(None, ["cat", "fish"], max_per_class=3000, download=True)
+        len(train), train.classes        # (4800, ['cat', 'fish'])
+        image, label = train[0]          # (1, 28, 28) float32 in [0, 1], 0
     """
 
     folder = "quickdraw"

@@ -51,7 +51,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     input: (..., in_features), weight: (out_features, in_features), bias: (out_features,) -> (..., out_features)
 
-    >>> F.linear(md.randn(8, 3), md.randn(5, 3)).shape     # (8, 5)
+    >>> import minidl as md
+    >>> import minidl.nn.functional as F
+    >>> F.linear(md.randn(8, 3), md.randn(5, 3)).shape
+    (8, 5)
     """
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(

@@ -30,7 +30,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     linear/conv/sigmoid: 1, tanh: 5/3, relu: sqrt(2), leaky_relu: sqrt(2 / (1 + slope^2)), selu: 3/4.
 
-    >>> nn.init.calculate_gain("relu")    # 1.4142...
+    >>> from minidl import nn
+    >>> nn.init.calculate_gain("relu")
+    1.4142135623730951
     """
     if nonlinearity in _LINEAR_LIKE:
         return 1.0

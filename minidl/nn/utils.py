@@ -60,8 +60,15 @@ def clip_grad_norm_(
     Returns:
         The total norm before clipping, a 0-d Tensor (on the gradients' device).
 
-    Example:
-        >>> total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    Example (in a training loop: ``clip_grad_norm_(model.parameters(), 1.0)`` between backward and step):
+        >>> import minidl as md
+        >>> from minidl import nn
+        >>> w = md.tensor([3.0, 4.0], requires_grad=True)
+        >>> (w * w).sum().backward()                       # w.grad = 2 w = [6, 8], norm 10
+        >>> nn.utils.clip_grad_norm_([w], max_norm=1.0)    # the norm before clipping
+        tensor(10.)
+        >>> w.grad
+        tensor([0.6, 0.8])
     """
     grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
     norm_type = float(norm_type)
@@ -87,7 +94,13 @@ def clip_grad_value_(parameters: TensorsT, clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]``, in place.
 
     Example:
-        >>> nn.utils.clip_grad_value_(model.parameters(), clip_value=0.5)
+        >>> import minidl as md
+        >>> from minidl import nn
+        >>> w = md.tensor([3.0, -0.25], requires_grad=True)
+        >>> (w * w).sum().backward()                       # w.grad = 2 w = [6, -0.5]
+        >>> nn.utils.clip_grad_value_([w], clip_value=0.5)
+        >>> w.grad
+        tensor([ 0.5, -0.5])
     """
     clip_value = float(clip_value)
     for param in _as_list(parameters):
@@ -100,7 +113,9 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and joined into one vector (differentiable, a copy).
 
     Example:
-        >>> flat = nn.utils.parameters_to_vector(model.parameters())    # (number of weights,)
+        >>> from minidl import nn
+        >>> nn.utils.parameters_to_vector(nn.Linear(3, 2).parameters()).shape    # 3 * 2 weights + 2 biases
+        (8,)
     """
     from ..ops import cat
 

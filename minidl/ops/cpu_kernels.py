@@ -4,17 +4,27 @@ Each kernel has a NumPy twin beside the op that calls it; the twin is what runs 
 when numba is not installed, or with ``MINIDL_NUMBA=0``. ``enabled_for(x)`` says whether the
 compiled kernel applies to an array (a NumPy array, numba present); the tests run both paths.
 
+* ``im2col_channels_last(padded, ...)``: the windows of a padded NHWC input copied out as columns
+  ``(N, Ho, Wo, kh, kw, C)``, the batch split across threads (NumPy's copy runs on one).
+
 * ``col2im_channels_last(columns, size, ...)``: columns ``(N, Ho, Wo, kh, kw, C)`` summed into
   ``(N, H, W, C)``: one pass, the channel loop innermost and contiguous, instead of ``kh*kw``
-  strided additions over a padded copy.
+  strided additions over a padded copy; the batch split across threads.
 
 * ``lstm_cell_backward(...)``: one step of the LSTM's backward (the gradients of the four gate
   pre-activations and of the cell state) in one pass, instead of a dozen NumPy calls on
   ``(B, H)`` slices whose call overhead outweighs their arithmetic.
 
+* ``batch_norm_forward(x, ...)`` / ``batch_norm_backward(grad, x_hat, ...)``: training-mode batch
+  norm of ``(N, C, *spatial)`` and its closed-form backward, per channel in two passes over the data
+  (statistics, then the output), channels split across threads; NumPy needs a dozen passes with
+  their temporaries. (``(N, C)`` inputs stay with NumPy, whose column sums are faster there.)
+
 * ``relu_backward(grad, y)`` / ``leaky_relu_backward(grad, x, slope)``: the gradient through
   (leaky) ReLU in one pass, where NumPy makes a mask, converts it and multiplies (3 to 5 passes).
 
+The loops marked ``prange`` run on ``md.set_num_threads`` threads (numba's ``parallel=True``); each
+thread owns whole batch elements or a slice of a flat array, so no two threads write one element.
 The kernels are compiled on first use (a second or two per dtype) and cached on disk
 (``cache=True``: in ``__pycache__`` beside this file, or numba's per-user cache where that is
 read-only; ``NUMBA_CACHE_DIR`` moves it).
@@ -30,9 +40,9 @@ import numpy as np
 try:
     if os.environ.get("MINIDL_NUMBA", "1") == "0":
         raise ImportError("MINIDL_NUMBA=0")
-    from numba import njit
+    from numba import njit, prange
 except ImportError:
-    njit = None
+    njit, prange = None, range
 
 ENABLED = njit is not None
 
@@ -42,10 +52,25 @@ def enabled_for(array: Any) -> bool:
     return ENABLED and type(array) is np.ndarray
 
 
+def _im2col_channels_last(padded, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, out_h, out_w):
+    n, _, _, channels = padded.shape
+    columns = np.empty((n, out_h, out_w, kernel_h, kernel_w, channels), dtype=padded.dtype)
+    for b in prange(n):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for i in range(kernel_h):
+                    ih = oh * stride_h + i * dilation_h
+                    for j in range(kernel_w):
+                        iw = ow * stride_w + j * dilation_w
+                        for c in range(channels):
+                            columns[b, oh, ow, i, j, c] = padded[b, ih, iw, c]
+    return columns
+
+
 def _col2im_channels_last(columns, height, width, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w):
     n, out_h, out_w, kernel_h, kernel_w, channels = columns.shape
     out = np.zeros((n, height, width, channels), dtype=columns.dtype)
-    for b in range(n):
+    for b in prange(n):
         for oh in range(out_h):
             for i in range(kernel_h):
                 ih = oh * stride_h + i * dilation_h - pad_top
@@ -76,28 +101,89 @@ def _lstm_cell_backward(d_h, grad_output, gates, tanh_c, c_prev, d_c, d_gates):
             d_c[b, j] = dc * f
 
 
+def _batch_norm_forward(x, weight, bias, eps, x_hat, y, mean, var):
+    n, channels, size = x.shape
+    count = n * size
+    for c in prange(channels):
+        total = 0.0
+        for b in range(n):
+            for k in range(size):
+                total += x[b, c, k]
+        mu = total / count
+        squares = 0.0
+        for b in range(n):
+            for k in range(size):
+                d = x[b, c, k] - mu
+                squares += d * d
+        sigma2 = squares / count
+        invstd = 1.0 / np.sqrt(sigma2 + eps)
+        for b in range(n):
+            for k in range(size):
+                normalised = (x[b, c, k] - mu) * invstd
+                x_hat[b, c, k] = normalised
+                y[b, c, k] = normalised * weight[c] + bias[c]
+        mean[c] = mu
+        var[c] = sigma2
+
+
+def _batch_norm_backward(grad, x_hat, scale, grad_x, grad_weight, grad_bias):
+    n, channels, size = grad.shape
+    count = n * size
+    for c in prange(channels):
+        sum_g = 0.0
+        sum_g_xhat = 0.0
+        for b in range(n):
+            for k in range(size):
+                sum_g += grad[b, c, k]
+                sum_g_xhat += grad[b, c, k] * x_hat[b, c, k]
+        slope = scale[c] * sum_g_xhat / count
+        offset = scale[c] * sum_g / count
+        for b in range(n):
+            for k in range(size):
+                grad_x[b, c, k] = grad[b, c, k] * scale[c] - x_hat[b, c, k] * slope - offset
+        grad_weight[c] = sum_g_xhat
+        grad_bias[c] = sum_g
+
+
 def _relu_backward(grad, y, out):
-    for k in range(grad.size):
+    for k in prange(grad.size):
         out[k] = grad[k] if y[k] > 0 else 0
 
 
 def _leaky_relu_backward(grad, x, slope, out):
-    for k in range(grad.size):
+    for k in prange(grad.size):
         out[k] = grad[k] if x[k] > 0 else grad[k] * slope
 
-def _compile(function: Any) -> Any:
+
+# Sums may be reordered (so that reductions run in SIMD lanes) and multiply-adds fused; the flags
+# that assume no NaN or infinity stay off, so a NaN in the data still comes out as a NaN.
+REASSOCIATE = {"reassoc", "contract", "nsz"}
+
+
+def _compile(function: Any, parallel: bool = False, fastmath: Any = False) -> Any:
     """``njit`` with an on-disk cache, or without one where numba finds no writable cache directory."""
     try:
-        return njit(cache=True)(function)
+        return njit(cache=True, parallel=parallel, fastmath=fastmath)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(function)
+        return njit(parallel=parallel, fastmath=fastmath)(function)
 
 
 if ENABLED:
-    _col2im_channels_last = _compile(_col2im_channels_last)
+    _im2col_channels_last = _compile(_im2col_channels_last, parallel=True)
+    _col2im_channels_last = _compile(_col2im_channels_last, parallel=True)
     _lstm_cell_backward = _compile(_lstm_cell_backward)
-    _relu_backward = _compile(_relu_backward)
-    _leaky_relu_backward = _compile(_leaky_relu_backward)
+    _batch_norm_forward = _compile(_batch_norm_forward, parallel=True, fastmath=REASSOCIATE)
+    _batch_norm_backward = _compile(_batch_norm_backward, parallel=True, fastmath=REASSOCIATE)
+    _relu_backward = _compile(_relu_backward, parallel=True)
+    _leaky_relu_backward = _compile(_leaky_relu_backward, parallel=True)
+
+
+def im2col_channels_last(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
+                         dilation: tuple[int, int], output_size: tuple[int, int]) -> np.ndarray:
+    """``padded (N, Hp, Wp, C)`` -> columns ``(N, Ho, Wo, kh, kw, C)`` whose element
+    ``[n, h, w, i, j, c]`` is ``padded[n, h*sh + i*dh, w*sw + j*dw, c]`` (every window inside ``padded``)."""
+    return _im2col_channels_last(np.ascontiguousarray(padded), kernel_size[0], kernel_size[1], stride[0], stride[1],
+                                 dilation[0], dilation[1], output_size[0], output_size[1])
 
 
 def col2im_channels_last(columns: np.ndarray, size: tuple[int, int], stride: tuple[int, int],
@@ -119,6 +205,43 @@ def lstm_cell_backward(d_h: np.ndarray, grad_output: np.ndarray, gates: np.ndarr
     ``d_h, grad_output, tanh_c, c_prev, d_c``: ``(B, H)``; ``d_gates (B, 4H)`` is written."""
     _lstm_cell_backward(d_h, grad_output, gates, tanh_c, c_prev, d_c, d_gates)
 
+
+
+def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
+                       eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training-mode batch norm of ``x (N, C, *)`` over every axis but 1: returns ``y``, ``x_hat``
+    (both shaped like ``x``) and the batch's ``mean`` and biased ``var`` ``(C,)``::
+
+        x_hat = (x - mean) / sqrt(var + eps),    y = x_hat * weight + bias
+
+    Sums are accumulated in float64 whatever the dtype."""
+    x = np.ascontiguousarray(x)
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    channels = x.shape[1]
+    weight = np.ones(channels, x.dtype) if weight is None else weight
+    bias = np.zeros(channels, x.dtype) if bias is None else bias
+    x_hat, y = np.empty_like(x), np.empty_like(x)
+    mean, var = np.empty(channels, x.dtype), np.empty(channels, x.dtype)
+    _batch_norm_forward(flat, weight, bias, float(eps), x_hat.reshape(flat.shape), y.reshape(flat.shape), mean, var)
+    return y, x_hat, mean, var
+
+
+def batch_norm_backward(grad: np.ndarray, x_hat: np.ndarray,
+                        scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The closed-form backward of ``batch_norm_forward`` with ``scale = weight / sqrt(var + eps)``
+    ``(C,)`` and ``M`` values per channel::
+
+        grad_x = scale * (grad - x_hat * sum(grad * x_hat) / M - sum(grad) / M)
+
+    Returns ``grad_x`` (shaped like ``grad``), ``grad_weight = sum(grad * x_hat)`` and
+    ``grad_bias = sum(grad)`` ``(C,)``."""
+    grad = np.ascontiguousarray(grad)
+    flat = grad.reshape(grad.shape[0], grad.shape[1], -1)
+    grad_x = np.empty_like(grad)
+    grad_weight, grad_bias = np.empty(grad.shape[1], grad.dtype), np.empty(grad.shape[1], grad.dtype)
+    _batch_norm_backward(flat, x_hat.reshape(flat.shape), np.ascontiguousarray(scale, dtype=grad.dtype),
+                         grad_x.reshape(flat.shape), grad_weight, grad_bias)
+    return grad_x, grad_weight, grad_bias
 
 
 def applies_elementwise(grad: Any, saved: Any) -> bool:

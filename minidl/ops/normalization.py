@@ -21,6 +21,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _GradMode
 from ..backend import array_module
 from ..tensor import Tensor
+from . import cpu_kernels
 
 
 def channel_shape(ndim: int, channels: int) -> tuple[int, ...]:
@@ -54,14 +55,11 @@ class BatchNormTrain(Op):
     def forward(ctx, x, weight, bias, running_mean, running_var, factor, eps):
         xp = array_module(x)
         count = x.size // x.shape[1]
-        shape = channel_shape(x.ndim, x.shape[1])
-        mean = channel_sum(x) / x.dtype.type(count)
-        centered = x - mean.reshape(shape)
-        scratch = centered * centered
-        var = channel_sum(scratch) / x.dtype.type(count)
-        invstd = 1 / xp.sqrt(var + x.dtype.type(eps))
-        x_hat = centered
-        x_hat *= invstd.reshape(shape)
+        if cpu_kernels.enabled_for(x) and x.dtype.kind == "f" and x.ndim > 2:  # two compiled passes (cpu_kernels)
+            out, x_hat, mean, var = cpu_kernels.batch_norm_forward(x, weight, bias, eps)
+            invstd = 1 / xp.sqrt(var + x.dtype.type(eps))
+        else:
+            out, x_hat, mean, var, invstd = _array_forward(x, weight, bias, eps)
         if running_mean is not None:
             running_mean *= running_mean.dtype.type(1 - factor)
             running_mean += mean * running_mean.dtype.type(factor)
@@ -69,13 +67,7 @@ class BatchNormTrain(Op):
             running_var += var * running_var.dtype.type(factor * count / (count - 1))
         ctx.save_for_backward(x, weight, bias)
         ctx.x_hat, ctx.invstd, ctx.eps, ctx.count = x_hat, invstd, eps, count
-        if weight is None:
-            xp.copyto(scratch, x_hat)
-        else:
-            xp.multiply(x_hat, weight.reshape(shape), out=scratch)  # fresh arrays cost page faults: reuse
-        if bias is not None:
-            scratch += bias.reshape(shape)
-        return scratch
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -89,11 +81,35 @@ class BatchNormTrain(Op):
                 grad_bias if needs_bias else None, None, None, None, None)
 
 
+def _array_forward(x: Any, weight: Any, bias: Any, eps: float) -> tuple:
+    """``y, x_hat, mean, var, invstd`` of training-mode batch norm on arrays, reusing temporaries."""
+    xp = array_module(x)
+    count = x.size // x.shape[1]
+    shape = channel_shape(x.ndim, x.shape[1])
+    mean = channel_sum(x) / x.dtype.type(count)
+    centered = x - mean.reshape(shape)
+    scratch = centered * centered
+    var = channel_sum(scratch) / x.dtype.type(count)
+    invstd = 1 / xp.sqrt(var + x.dtype.type(eps))
+    x_hat = centered
+    x_hat *= invstd.reshape(shape)
+    if weight is None:
+        xp.copyto(scratch, x_hat)
+    else:
+        xp.multiply(x_hat, weight.reshape(shape), out=scratch)  # fresh arrays cost page faults: reuse
+    if bias is not None:
+        scratch += bias.reshape(shape)
+    return scratch, x_hat, mean, var, invstd
+
+
 def _array_backward(ctx: Any, weight: Tensor | None, grad: Tensor) -> tuple:
     """The closed form on arrays, with as few passes over the data as it takes."""
     g, x_hat, count = grad._data, ctx.x_hat, ctx.count
     shape = channel_shape(g.ndim, g.shape[1])
     xp = array_module(g)
+    if cpu_kernels.enabled_for(g) and g.ndim > 2 and g.dtype == x_hat.dtype and g.shape == x_hat.shape:
+        scale = ctx.invstd if weight is None else ctx.invstd * weight._data
+        return tuple(Tensor._make(a) for a in cpu_kernels.batch_norm_backward(g, x_hat, scale))
     grad_bias = channel_sum(g)
     scratch = g * x_hat
     grad_weight = channel_sum(scratch)

@@ -21,8 +21,14 @@ class Adadelta(Optimizer):
 
     State per parameter: ``step``, ``square_avg`` (v), ``acc_delta`` (u).
 
-    Example:
-        >>> optimizer = md.optim.Adadelta(model.parameters())
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.Adadelta([w])    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # u_0 = 0: a first step of sqrt(eps / 0.1) ~ 0.003
+        >>> w
+        tensor([0.9968, 1.9968], requires_grad=True)
     """
 
     def __init__(

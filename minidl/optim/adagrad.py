@@ -20,8 +20,14 @@ class Adagrad(Optimizer):
 
     State per parameter (created with the optimizer, as in PyTorch): ``step``, ``sum`` (s).
 
-    Example:
-        >>> optimizer = md.optim.Adagrad(model.parameters(), lr=0.01)
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.Adagrad([w], lr=0.1)    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # s_1 = g^2: the first step moves each weight by lr
+        >>> w
+        tensor([0.9, 1.9], requires_grad=True)
     """
 
     def __init__(

@@ -22,8 +22,14 @@ class Adam(Optimizer):
 
     State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad).
 
-    Example:
-        >>> optimizer = md.optim.Adam(model.parameters(), lr=3e-3)
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.Adam([w], lr=0.1)    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # the first step moves each weight by lr
+        >>> w
+        tensor([0.9, 1.9], requires_grad=True)
     """
 
     decoupled_weight_decay = False
@@ -87,8 +93,14 @@ class AdamW(Adam):
     Before the Adam step, each parameter shrinks by ``theta <- theta * (1 - lr * weight_decay)``;
     the decay never enters the moment estimates. See :class:`Adam` for the rest.
 
-    Example:
-        >>> optimizer = md.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.AdamW([w], lr=0.1, weight_decay=0.01)    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # w * (1 - 0.001) - 0.1
+        >>> w
+        tensor([0.899, 1.898], requires_grad=True)
     """
 
     decoupled_weight_decay = True

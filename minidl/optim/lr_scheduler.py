@@ -97,7 +97,15 @@ class StepLR(LRScheduler):
     ``lr = initial_lr * gamma ** (last_epoch // step_size)``
 
     Example:
-        >>> scheduler = StepLR(optimizer, step_size=30, gamma=0.1)  # 0.05 for 30 epochs, 0.005 for 30, ...
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = StepLR(optimizer, step_size=2, gamma=0.5)
+        >>> rates = []
+        >>> for epoch in range(6):
+        ...     rates += scheduler.get_last_lr()    # train an epoch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates
+        [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
@@ -115,7 +123,15 @@ class MultiStepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at each milestone (a step count; repeats multiply again).
 
     Example:
-        >>> scheduler = MultiStepLR(optimizer, milestones=[30, 80], gamma=0.1)
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = MultiStepLR(optimizer, milestones=[2, 5], gamma=0.5)
+        >>> rates = []
+        >>> for epoch in range(6):
+        ...     rates += scheduler.get_last_lr()    # train an epoch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates
+        [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
     """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
@@ -135,7 +151,15 @@ class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every step: ``lr = initial_lr * gamma ** last_epoch``.
 
     Example:
-        >>> scheduler = ExponentialLR(optimizer, gamma=0.95)
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = ExponentialLR(optimizer, gamma=0.5)
+        >>> rates = []
+        >>> for epoch in range(4):
+        ...     rates += scheduler.get_last_lr()    # train an epoch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates
+        [1.0, 0.5, 0.25, 0.125]
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
@@ -156,7 +180,15 @@ class CosineAnnealingLR(LRScheduler):
     it rises back along the cosine.
 
     Example:
-        >>> scheduler = CosineAnnealingLR(optimizer, T_max=100, eta_min=1e-5)
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = CosineAnnealingLR(optimizer, T_max=4)
+        >>> rates = []
+        >>> for epoch in range(6):
+        ...     rates += scheduler.get_last_lr()    # train an epoch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates                                   # down to eta_min = 0 at T_max, then up again
+        [1.0, 0.853..., 0.5, 0.146..., 0.0, 0.146...]
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
@@ -188,7 +220,15 @@ class LambdaLR(LRScheduler):
     The functions are not part of the state dict (a callable object's ``__dict__`` is).
 
     Example:
-        >>> scheduler = LambdaLR(optimizer, lr_lambda=lambda epoch: 0.95**epoch)
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = LambdaLR(optimizer, lr_lambda=lambda epoch: 1 / (epoch + 1))
+        >>> rates = []
+        >>> for epoch in range(4):
+        ...     rates += scheduler.get_last_lr()    # train an epoch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates
+        [1.0, 0.5, 0.333..., 0.25]
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
@@ -232,8 +272,16 @@ class OneCycleLR(LRScheduler):
 
     Step it once per batch. ``total_steps`` or (``epochs`` and ``steps_per_epoch``) fix the length.
 
-    Example:
-        >>> scheduler = OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader) * epochs)
+    Example (``total_steps`` is usually ``epochs * len(loader)``):
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9)
+        >>> scheduler = OneCycleLR(optimizer, max_lr=1.0, total_steps=5)
+        >>> rates = []
+        >>> for batch in range(5):
+        ...     rates += scheduler.get_last_lr()    # train on a batch at this rate, then:
+        ...     optimizer.step(); scheduler.step()
+        >>> rates                                   # max_lr / 25 up to max_lr, then down to max_lr / 25e4
+        [0.04..., 0.950..., 0.611..., 0.188..., 4e-06]
     """
 
     def __init__(
@@ -372,8 +420,15 @@ class ReduceLROnPlateau(LRScheduler):
     ``step(metric)`` takes the metric; it does not run in the constructor.
 
     Example:
-        >>> scheduler = ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3)
-        >>> scheduler.step(validation_loss)
+        >>> import minidl as md
+        >>> optimizer = md.optim.SGD([md.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=1)
+        >>> rates = []
+        >>> for validation_loss in [1.0, 0.5, 0.6, 0.7, 0.8]:
+        ...     scheduler.step(validation_loss)     # after each epoch's validation
+        ...     rates += scheduler.get_last_lr()
+        >>> rates                                   # the second epoch in a row without a new best halves it
+        [1.0, 1.0, 1.0, 0.5, 0.5]
     """
 
     def __init__(

@@ -35,11 +35,16 @@ class Optimizer:
             ``'params'`` and any options that differ from ``defaults`` for that group.
         defaults: the default value of every option (``lr``, ``weight_decay``, ...).
 
-    Example:
+    Example (the last layer learns with its own rate):
+        >>> import minidl as md
+        >>> model = md.nn.Sequential(md.nn.Linear(4, 8), md.nn.ReLU(), md.nn.Linear(8, 2))
         >>> optimizer = md.optim.SGD([
-        ...     {"params": model.body.parameters()},
-        ...     {"params": model.head.parameters(), "lr": 1e-3},
+        ...     {"params": model[0].parameters()},
+        ...     {"params": model[2].parameters(), "lr": 1e-3},
         ... ], lr=1e-2, momentum=0.9)
+        >>> [group["lr"] for group in optimizer.param_groups]
+        [0.01, 0.001]
+        >>> loss = (model(md.randn(16, 4)) ** 2).mean()
         >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
     """
 

@@ -23,8 +23,14 @@ class RMSprop(Optimizer):
     State per parameter: ``step``, ``square_avg`` (v), ``grad_avg`` (a, centered),
     ``momentum_buffer`` (b, momentum > 0).
 
-    Example:
-        >>> optimizer = md.optim.RMSprop(model.parameters(), lr=1e-3, centered=True, momentum=0.9)
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.RMSprop([w], lr=0.01)    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # v_1 = 0.01 g^2: w - 0.01 * g / (0.1 |g|)
+        >>> w
+        tensor([0.9, 1.9], requires_grad=True)
     """
 
     def __init__(

@@ -23,8 +23,14 @@ class SGD(Optimizer):
 
     State per parameter: ``momentum_buffer`` (when momentum is not 0).
 
-    Example:
-        >>> optimizer = md.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    Example (one step on ``(w * w).sum()``, whose gradient is ``2 w``):
+        >>> import minidl as md
+        >>> w = md.tensor([1.0, 2.0], requires_grad=True)
+        >>> optimizer = md.optim.SGD([w], lr=0.1, momentum=0.9)    # usually model.parameters()
+        >>> (w * w).sum().backward()
+        >>> optimizer.step()                    # w - 0.1 * [2, 4]
+        >>> w
+        tensor([0.8, 1.6], requires_grad=True)
     """
 
     def __init__(

@@ -53,7 +53,11 @@ def save_checkpoint(path: str | Path, *, epoch: int = 0, step: int = 0, **statef
             or anything else with ``state_dict()``.
 
     Example:
-        >>> save_checkpoint("runs/x/last.ckpt", epoch=3, step=1200, model=model, optimizer=optimizer)
+        >>> import minidl as md
+        >>> model = md.nn.Linear(2, 1)
+        >>> optimizer = md.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> save_checkpoint("runs/x/last.ckpt", epoch=3, step=1200, model=model, optimizer=optimizer).name
+        'last.ckpt'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,8 +79,13 @@ def load_checkpoint(path: str | Path, *, map_location: Any = None, **stateful: A
     ``{'epoch': ..., 'step': ..., 'names': [everything the file holds]}``.
 
     Example:
-        >>> start = load_checkpoint("runs/x/last.ckpt", model=model, optimizer=optimizer)
-        >>> start["epoch"], start["step"]
+        >>> import minidl as md
+        >>> model = md.nn.Linear(2, 1)
+        >>> optimizer = md.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> path = save_checkpoint("runs/x/last.ckpt", epoch=3, step=1200, model=model, optimizer=optimizer)
+        >>> start = load_checkpoint(path, model=model, optimizer=optimizer)   # a new run, same objects rebuilt
+        >>> start["epoch"], start["step"], start["names"]
+        (3, 1200, ['model', 'optimizer'])
     """
     checkpoint = load(path, map_location=map_location)
     if not isinstance(checkpoint, dict) or "objects" not in checkpoint or "rng" not in checkpoint:
@@ -104,8 +113,19 @@ class ResumableLoader:
     Between epochs it records the generator as it is, with no batch done.
 
     Example:
-        >>> loader = ResumableLoader(DataLoader(train_set, batch_size=64, shuffle=True))
-        >>> for images, labels in loader: ...
+        >>> from minidl.data import DataLoader, TensorDataset
+        >>> def make_loader():
+        ...     return ResumableLoader(DataLoader(TensorDataset(np.arange(6)), batch_size=2, shuffle=True, seed=0))
+        >>> loader = make_loader()
+        >>> for (x,) in loader:
+        ...     state = loader.state_dict()    # what save_checkpoint(..., loader=loader) saves; the run dies here
+        ...     break
+        >>> x
+        tensor([3, 2])
+        >>> resumed = make_loader()            # a new run builds the same loader, then loads the state
+        >>> resumed.load_state_dict(state)
+        >>> [x for (x,) in resumed]            # the rest of the interrupted epoch
+        [tensor([5, 4]), tensor([0, 1])]
     """
 
     def __init__(self, loader: Any) -> None:

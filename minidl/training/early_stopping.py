@@ -17,12 +17,22 @@ class EarlyStopping:
         min_delta: an improvement smaller than this does not count.
         restore_best_weights: when ``step`` says stop, load the best epoch's weights back into the model.
 
-    Example:
-        >>> stopper = EarlyStopping(patience=3, mode="max")
-        >>> for epoch in range(100):
-        ...     train_one_epoch()
-        ...     if stopper.step(evaluate(model), model):
-        ...         break                      # the model now holds its best weights
+    Example (a training loop)::
+
+        stopper = EarlyStopping(patience=3, mode="max")
+        for epoch in range(100):
+            train_one_epoch()
+            if stopper.step(evaluate(model), model):
+                break                      # the model now holds its best weights
+
+    The same with the validation accuracies of five epochs, and no model:
+
+        >>> stopper = EarlyStopping(patience=2, mode="max")
+        >>> for epoch, val_accuracy in enumerate([0.80, 0.85, 0.84, 0.83, 0.90], 1):
+        ...     if stopper.step(val_accuracy):
+        ...         break
+        >>> epoch, stopper.best_epoch, stopper.best      # two epochs without a new best: stop after epoch 4
+        (4, 2, 0.85)
     """
 
     def __init__(self, patience: int = 5, mode: str = "min", min_delta: float = 0.0,

@@ -18,10 +18,12 @@ class History:
 
     Example:
         >>> history = History()
-        >>> history.log(epoch=1, train_loss=0.52, val_loss=0.47, val_accuracy=0.86)
-        >>> history["val_loss"], history.best("val_accuracy", mode="max")
-        ([0.47], (1, 0.86))
-        >>> print(history.summary())          # epoch 1: train_loss 0.52  val_loss 0.47  val_accuracy 0.86
+        >>> _ = history.log(epoch=1, train_loss=0.52, val_loss=0.47, val_accuracy=0.86)
+        >>> _ = history.log(epoch=2, train_loss=0.31, val_loss=0.49, val_accuracy=0.88)
+        >>> history["val_loss"], history.best("val_loss"), history.best("val_accuracy", mode="max")
+        ([0.47, 0.49], (1.0, 0.47), (2.0, 0.88))
+        >>> print(history.summary())          # the last row
+        epoch 2: train_loss 0.31  val_loss 0.49  val_accuracy 0.88
     """
 
     def __init__(self) -> None:

@@ -10,8 +10,10 @@ class RunningMean:
 
     Example:
         >>> loss_mean = RunningMean()
-        >>> loss_mean.update(loss.item(), n=len(labels))    # once per batch
-        >>> loss_mean.mean                                  # the epoch's mean loss per sample
+        >>> loss_mean.update(0.5, n=3)      # once per batch: loss.item(), n=len(labels)
+        >>> loss_mean.update(0.25, n=1)     # a smaller last batch counts less
+        >>> loss_mean.mean                  # the epoch's mean loss per sample: (3 * 0.5 + 0.25) / 4
+        0.4375
     """
 
     def __init__(self) -> None:
@@ -39,7 +41,8 @@ def accuracy(logits: Tensor, targets: Tensor) -> float:
     """The fraction of rows of ``logits: (N, C)`` whose argmax is the class in ``targets: (N,)``.
 
     Example:
-        >>> accuracy(md.tensor([[0.1, 2.0], [3.0, 0.0]]), md.tensor([1, 1]))
+        >>> import minidl as md
+        >>> accuracy(md.tensor([[0.1, 2.0], [3.0, 0.0]]), md.tensor([1, 1]))    # row 0 right, row 1 wrong
         0.5
     """
     return correct(logits, targets) / max(int(targets.shape[0]), 1)

@@ -45,8 +45,9 @@ def save_curves(history: History, path: str | Path, metrics: Sequence[str] | Non
         metrics: the metric names to draw (default: all of them).
         title: a title over the panels.
 
-    Example:
-        >>> save_curves(history, "runs/mnist/curves.png")     # loss panel, accuracy panel, ...
+    Example::
+
+        save_curves(history, "runs/mnist/curves.png")     # loss panel, accuracy panel, ...
     """
     Figure = require_matplotlib()
     panels = metric_panels(metrics if metrics is not None else history.keys())

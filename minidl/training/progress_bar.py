@@ -1,6 +1,7 @@
 """Progress bars for long loops: tqdm when it is installed, a plain periodic line otherwise.
 
-    for images, labels in progress(loader, desc="epoch 1"):
+    bar = progress(loader, desc="epoch 1")
+    for images, labels in bar:
         ...
         bar.set_postfix(loss=loss.item())
 
@@ -42,10 +43,11 @@ def progress(
     The returned object iterates like ``iterable`` and has ``set_postfix(**values)``,
     ``update(n)`` and ``close()``.
 
-    Example:
-        >>> bar = progress(loader, desc="epoch 1")
-        >>> for x, y in bar:
-        ...     bar.set_postfix(loss=train_step(x, y))
+    Example::
+
+        bar = progress(loader, desc="epoch 1")
+        for x, y in bar:
+            bar.set_postfix(loss=train_step(x, y))
     """
     if _tqdm is not None:
         return _tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=leave, dynamic_ncols=True)

@@ -81,7 +81,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     of the input's shape. weight: (C,) class weights; 'mean' with class indices divides by the
     summed weights of the non-ignored targets, as PyTorch does.
 
-    >>> F.cross_entropy(md.randn(4, 3), md.tensor([0, 2, 1, 1]))
+    >>> import minidl as md
+    >>> import minidl.nn.functional as F
+    >>> F.cross_entropy(md.zeros(4, 3), md.tensor([0, 2, 1, 1]))    # equal logits: log(3) per sample
+    tensor(1.0986)
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
