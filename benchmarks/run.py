@@ -10,16 +10,23 @@ framework (the resident-set growth over the process's size before the model is b
 framework's allocations cannot hide the other's. NumPy's BLAS (threadpoolctl) and PyTorch
 (``set_num_threads``) get the same number of threads.
 
+With ``--device cuda`` the models and batches live on the GPU (minidl on CuPy, PyTorch on CUDA), at
+batch 64 and 256 (``--batch-sizes``); each framework's queued GPU work is waited for before the clock
+is read, peak memory is the GPU memory in use (``gpu.py``), and ``--threads`` is ignored.
+``--pool-steps N`` instead trains minidl N steps and traces CuPy's memory pool (``pool.json``/``.png``).
+
     python benchmarks/run.py                                   # all workloads, 1 and 2 threads
     python benchmarks/run.py --workloads W1,W3 --threads 1     # a subset
     python benchmarks/run.py --workloads W1 --profile          # where minidl's step time goes
     python benchmarks/run.py --steps 5 --warmup 1 --no-memory  # a quick look
     python benchmarks/run.py --blas-kernel auto                # NumPy's OpenBLAS on AVX-512 kernels
     python benchmarks/run.py --gemm                            # + float32 GEMM throughput, NumPy and PyTorch
+    python benchmarks/run.py --device cuda                     # on the GPU, batch 64 and 256
+    python benchmarks/run.py --device cuda --pool-steps 1000 --workloads W1   # CuPy's pool over 1,000 steps
 
 Writes ``results.json``, ``results.png`` (bar chart) and ``results.md`` (table and machine) under
-``--out`` (default ``benchmarks/results``). Without PyTorch (or with ``--no-torch``) minidl is
-timed alone.
+``--out`` (default ``benchmarks/results``, ``benchmarks/results/gpu`` on the GPU). Without PyTorch (or
+with ``--no-torch``, or on the GPU with a CPU-only PyTorch) minidl is timed alone.
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import gpu  # noqa: E402
 from workloads import WORKLOADS, build  # noqa: E402
 
 import minidl as md  # noqa: E402
@@ -86,6 +94,8 @@ except ImportError:
     threadpool_info = threadpool_limits = None
 
 DEFAULT_WORKLOADS = "W1,W1b16,W2,W3,W4,W5,W5g,W6"
+GPU_WORKLOADS = "W1,W2,W3,W4,W5,W5g,W6"  # W1b16 is W1 at batch 16: on the GPU, --batch-sizes does that
+GPU_BATCH_SIZES = "64,256"
 
 
 # ---- threads and the machine ----------------------------------------------------------------------
@@ -133,17 +143,26 @@ def machine() -> dict[str, Any]:
 # ---- timing ---------------------------------------------------------------------------------------
 
 
-def time_interleaved(runs: dict[str, Callable[[], Any]], steps: int, warmup: int, block: int) -> dict[str, dict]:
-    """Median and quartiles (ms) of each run, the runs alternating in blocks of ``block`` calls."""
-    for run in runs.values():
+def time_interleaved(runs: dict[str, Callable[[], Any]], steps: int, warmup: int, block: int,
+                     syncs: dict[str, Callable[[], Any]] | None = None) -> dict[str, dict]:
+    """Median and quartiles (ms) of each run, the runs alternating in blocks of ``block`` calls.
+
+    ``syncs``: per run, a call that waits for the device's queued work (``torch.cuda.synchronize``),
+    made before each reading of the clock, so a step's time includes its GPU kernels."""
+    syncs = syncs or {}
+    for name, run in runs.items():
         for _ in range(warmup):
             run()
+        syncs.get(name, _nothing)()
     samples: dict[str, list[float]] = {name: [] for name in runs}
     while any(len(s) < steps for s in samples.values()):
         for name, run in runs.items():
+            sync = syncs.get(name, _nothing)
             for _ in range(min(block, steps - len(samples[name]))):
+                sync()
                 start = time.perf_counter()
                 run()
+                sync()
                 samples[name].append((time.perf_counter() - start) * 1e3)
     out = {}
     for name, times in samples.items():
@@ -153,10 +172,18 @@ def time_interleaved(runs: dict[str, Callable[[], Any]], steps: int, warmup: int
     return out
 
 
-def peak_memory(workload: str, framework: str, threads: int, steps: int) -> dict[str, float] | None:
-    """Run a few training steps in a fresh process; its resident-set growth and total peak (MiB)."""
+def _nothing() -> None:
+    pass
+
+
+def peak_memory(workload: str, framework: str, threads: int | None, steps: int, device: str = "cpu",
+                batch: int | None = None) -> dict[str, float] | None:
+    """Run a few training steps in a fresh process; its memory growth and total peak (MiB): the
+    resident set on the CPU, the GPU memory in use on the GPU (``gpu.memory_child``)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--memory-child", workload, "--framework", framework,
-               "--threads", str(threads), "--steps", str(steps)]
+               "--threads", str(threads or 1), "--steps", str(steps), "--device", device]
+    if batch is not None:
+        command += ["--batch-sizes", str(batch)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         print(f"  memory measurement of {framework} on {workload} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
@@ -181,7 +208,7 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def memory_child(workload: str, framework: str, threads: int, steps: int) -> None:
+def memory_child(workload: str, framework: str, threads: int, steps: int, batch: int | None = None) -> None:
     """Inside the subprocess: build one framework's workload alone and train ``steps`` steps.
 
     The imports are done and the peak mark reset first, so what is measured is the model, its
@@ -189,7 +216,7 @@ def memory_child(workload: str, framework: str, threads: int, steps: int) -> Non
     limiter = set_threads(threads)  # noqa: F841 (alive while we run)
     reset = _reset_peak_rss()
     before = _rss_mib("VmRSS")
-    work = build(workload, (framework,))[framework]
+    work = build(workload, (framework,), batch=batch)[framework]
     for _ in range(steps):
         work.step()
     peak = _rss_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -263,10 +290,22 @@ def print_profile(name: str, threads: int, report: dict[str, Any], top: int = 12
 # ---- output ---------------------------------------------------------------------------------------
 
 
+def setting(row: dict[str, Any]) -> str:
+    """How a row ran, after its workload's name: '1t' (threads) on the CPU, 'b256' (batch size) on the GPU
+    and wherever the batch is not the workload's own."""
+    parts = []
+    if row.get("device", "cpu") != "cpu" or row["batch"] != WORKLOADS[row["workload"]].batch:
+        parts.append(f"b{row['batch']}")
+    if row["threads"] is not None:
+        parts.append(f"{row['threads']}t")
+    return " ".join(parts)
+
+
 def table(rows: list[dict[str, Any]], with_torch: bool) -> str:
     """The results as a Markdown table (ms per step; ratio = minidl / PyTorch)."""
-    head = "| workload | threads | minidl step ms |"
-    line = "|---|---:|---:|"
+    threads = any(r["threads"] is not None for r in rows)
+    head = "| workload |" + (" threads |" if threads else "") + " minidl step ms |"
+    line = "|---|" + ("---:|" if threads else "") + "---:|"
     if with_torch:
         head += " PyTorch step ms | step ratio | minidl infer ms | PyTorch infer ms | infer ratio |"
         line += "---:|---:|---:|---:|---:|"
@@ -275,12 +314,14 @@ def table(rows: list[dict[str, Any]], with_torch: bool) -> str:
         line += "---:|"
     memory = any(r.get("memory") for r in rows)
     if memory:
-        head += " minidl peak MiB |" + (" PyTorch peak MiB | memory ratio |" if with_torch else "")
+        unit = "peak GPU MiB" if any(r.get("device") == "cuda" for r in rows) else "peak MiB"
+        head += f" minidl {unit} |" + (f" PyTorch {unit} | memory ratio |" if with_torch else "")
         line += "---:|" + ("---:|---:|" if with_torch else "")
     out = [head, line]
     for r in rows:
-        cells = [f"{r['workload']} ({WORKLOADS[r['workload']].title})", str(r["threads"]),
-                 f"{r['step']['minidl']['median_ms']:.2f}"]
+        cells = [f"{r['workload']} ({WORKLOADS[r['workload']].name}, batch {r['batch']})"]
+        cells += [str(r["threads"])] if threads else []
+        cells.append(f"{r['step']['minidl']['median_ms']:.2f}")
         if with_torch:
             cells += [f"{r['step']['torch']['median_ms']:.2f}", f"{r['step_ratio']:.2f}",
                       f"{r['infer']['minidl']['median_ms']:.2f}", f"{r['infer']['torch']['median_ms']:.2f}",
@@ -300,13 +341,13 @@ def table(rows: list[dict[str, Any]], with_torch: bool) -> str:
 
 
 def bar_chart(rows: list[dict[str, Any]], with_torch: bool, path: Path) -> None:
-    """Grouped bars: ms per training step, per workload and thread count."""
+    """Grouped bars: ms per training step, per workload and thread count (batch size on the GPU)."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    labels = [f"{r['workload']}\n{r['threads']}t" for r in rows]
+    labels = [f"{r['workload']}\n{setting(r)}" for r in rows]
     positions = np.arange(len(rows))
     width = 0.4 if with_torch else 0.6
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows) + 2), 4.5))
@@ -320,29 +361,53 @@ def bar_chart(rows: list[dict[str, Any]], with_torch: bool, path: Path) -> None:
     ax.set_xticks(positions, labels)
     ax.set_yscale("log")
     ax.set_ylabel("ms per training step (median, log scale)")
-    ax.set_title("Training step time" + (": minidl vs PyTorch (label: ratio)" if with_torch else ": minidl"))
+    title = "Training step time" + (" on the GPU" if any(r.get("device") == "cuda" for r in rows) else "")
+    ax.set_title(title + (": minidl vs PyTorch (label: ratio)" if with_torch else ": minidl"))
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def write_results(results: dict[str, Any], markdown: str, out: Path) -> None:
+    """``results.json``, ``results.md`` (machine and table) and ``results.png`` (bar chart) under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "results.md").write_text(_markdown_report(results, markdown))
+    bar_chart(results["results"], results["with_torch"], out / "results.png")
+    print(f"\nwrote {out / 'results.json'}, results.md, results.png")
+
+
+def write_pool_results(results: dict[str, Any], out: Path) -> None:
+    """``pool.json`` (every sample) and ``pool.png`` (the pool over the steps) under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pool.json").write_text(json.dumps(results, indent=2))
+    gpu.pool_chart(results["pool"], out / "pool.png")
+    print(f"\nwrote {out / 'pool.json'}, pool.png")
+
+
 # ---- main -----------------------------------------------------------------------------------------
 
 
-def benchmark(name: str, threads: int, args: argparse.Namespace, with_torch: bool) -> dict[str, Any]:
+def benchmark(name: str, threads: int | None, batch: int, args: argparse.Namespace,
+              with_torch: bool) -> dict[str, Any]:
     frameworks = ("minidl", "torch") if with_torch else ("minidl",)
-    pair = build(name, frameworks, seed=args.seed)
-    step = time_interleaved({f: w.step for f, w in pair.items()}, args.steps, args.warmup, args.block)
+    on_gpu = args.device == "cuda"
+    pair = build(name, frameworks, seed=args.seed, device=args.device, batch=batch)
+    syncs = gpu.synchronizers() if on_gpu else None
+    step = time_interleaved({f: w.step for f, w in pair.items()}, args.steps, args.warmup, args.block, syncs)
     infer = time_interleaved({f: w.infer for f, w in pair.items()}, max(args.steps // 2, 1),
-                             max(args.warmup // 2, 1), args.block)
-    row: dict[str, Any] = {"workload": name, "title": WORKLOADS[name].title, "threads": threads,
-                           "batch": WORKLOADS[name].batch, "step": step, "infer": infer}
+                             max(args.warmup // 2, 1), args.block, syncs)
+    row: dict[str, Any] = {"workload": name, "title": f"{WORKLOADS[name].name}, batch {batch}", "device": args.device,
+                           "threads": threads, "batch": batch, "step": step, "infer": infer}
+    if on_gpu:
+        del pair
+        gpu.release_memory()
     if with_torch:
         row["step_ratio"] = step["minidl"]["median_ms"] / step["torch"]["median_ms"]
         row["infer_ratio"] = infer["minidl"]["median_ms"] / infer["torch"]["median_ms"]
     if args.memory:
-        row["memory"] = {f: peak_memory(name, f, threads, args.memory_steps) for f in frameworks}
+        row["memory"] = {f: peak_memory(name, f, threads, args.memory_steps, args.device, batch) for f in frameworks}
         mem = row["memory"]
         if with_torch and mem.get("minidl") and mem.get("torch"):
             row["memory_ratio"] = mem["minidl"]["growth_mib"] / max(mem["torch"]["growth_mib"], 1e-9)
@@ -351,20 +416,29 @@ def benchmark(name: str, threads: int, args: argparse.Namespace, with_torch: boo
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                        help=f"comma-separated, from {','.join(WORKLOADS)} (default: all)")
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--workloads", help=f"comma-separated, from {','.join(WORKLOADS)} (default: all; "
+                                            f"on the GPU {GPU_WORKLOADS})")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cpu (default), or cuda: minidl on CuPy against PyTorch on CUDA (needs CuPy and a GPU)")
+    parser.add_argument("--batch-sizes", help="comma-separated training batch sizes (default: each workload's own "
+                                              f"on the CPU, {GPU_BATCH_SIZES} on the GPU)")
+    parser.add_argument("--threads", help="comma-separated thread counts (default 1,2; ignored on the GPU)")
     parser.add_argument("--steps", type=int, default=50, help="timed steps per framework (default 50)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up steps (default 10)")
     parser.add_argument("--block", type=int, default=5, help="steps per block when alternating frameworks")
     parser.add_argument("--memory-steps", type=int, default=3, help="training steps in each memory subprocess")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the memory subprocesses")
     parser.add_argument("--no-torch", action="store_true", help="time minidl alone even if PyTorch is installed")
-    parser.add_argument("--profile", action="store_true", help="also break minidl's step time down by op")
+    parser.add_argument("--profile", action="store_true", help="also break minidl's step time down by op (CPU)")
     parser.add_argument("--gemm", action="store_true",
                         help="also measure float32 GEMM throughput (square and conv-shaped) through NumPy and PyTorch")
+    parser.add_argument("--pool-steps", type=int, default=0,
+                        help="GPU only: instead of the comparison, train minidl this many steps per workload and batch "
+                             "size and trace CuPy's memory pool (pool.json, pool.png)")
+    parser.add_argument("--pool-every", type=int, default=10, help="steps between two samples of the pool (default 10)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(HERE / "results"), help="folder for results.json/.png/.md")
+    parser.add_argument("--out", help="folder for the results (default benchmarks/results, benchmarks/results/gpu "
+                                      "with --device cuda)")
     parser.add_argument("--note", default="", help="a line saved with the results (e.g. 'measured under load')")
     parser.add_argument("--blas-kernel", default="env",
                         help="OpenBLAS kernels: 'env' (as the environment sets them), 'auto' (AVX-512 where the CPU "
@@ -372,43 +446,76 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--framework", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.workload_list = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    on_gpu = args.device == "cuda"
+    workloads = args.workloads or (GPU_WORKLOADS if on_gpu else DEFAULT_WORKLOADS)
+    args.workload_list = [w.strip() for w in workloads.split(",") if w.strip()]
     unknown = [w for w in args.workload_list if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
-    args.thread_list = [int(t) for t in str(args.threads).split(",")]
+    args.threads_ignored = on_gpu and args.threads is not None
+    args.thread_list = [None] if on_gpu else [int(t) for t in (args.threads or "1,2").split(",")]
+    batch_sizes = args.batch_sizes or (GPU_BATCH_SIZES if on_gpu else None)
+    try:
+        args.batch_list = [int(b) for b in batch_sizes.split(",")] if batch_sizes else [None]
+    except ValueError:
+        parser.error(f"--batch-sizes takes comma-separated whole numbers, got {args.batch_sizes!r}")
+    if any(b is not None and b < 1 for b in args.batch_list):
+        parser.error("--batch-sizes must be >= 1")
     if args.steps < 1 or args.warmup < 0 or args.block < 1:
         parser.error("--steps and --block must be >= 1, --warmup >= 0")
+    if args.pool_steps < 0 or args.pool_every < 1:
+        parser.error("--pool-steps must be >= 0 and --pool-every >= 1")
+    if args.pool_steps and not on_gpu:
+        parser.error("--pool-steps traces CuPy's GPU memory pool: it needs --device cuda")
+    if on_gpu and (args.profile or args.gemm):
+        parser.error("--profile and --gemm measure the CPU engine: leave them out with --device cuda")
+    args.out = args.out or str(HERE / "results" / ("gpu" if on_gpu else ""))
     return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.memory_child:
-        memory_child(args.memory_child, args.framework, args.thread_list[0], args.steps)
+        if args.device == "cuda":
+            print(json.dumps(gpu.memory_child(args.memory_child, args.framework, args.batch_list[0], args.steps)))
+        else:
+            memory_child(args.memory_child, args.framework, args.thread_list[0], args.steps, args.batch_list[0])
         return {}
-    with_torch = torch is not None and not args.no_torch
-    if not with_torch:
-        print("PyTorch " + ("not installed" if torch is None else "left out (--no-torch)") + ": timing minidl alone")
+    on_gpu = args.device == "cuda"
+    cupy = gpu.require_gpu() if on_gpu else None
+    problem = ("PyTorch not installed" if torch is None else "PyTorch left out (--no-torch)" if args.no_torch
+               else gpu.torch_gpu_problem(torch) if on_gpu else None)
+    with_torch = problem is None
+    if not with_torch and not args.pool_steps:
+        print(f"{problem}: timing minidl alone")
     info = machine()
     print(f"machine: {info.get('cpu')}, {info['cpus']} CPUs, Python {info['python']}, NumPy {info['numpy']}"
           + (f", PyTorch {info['torch']}" if info["torch"] else "")
           + "".join(f", BLAS {b['internal_api']} {b['version']}" for b in info.get("blas", [])))
+    if on_gpu:
+        info.update(gpu.gpu_info(cupy, torch))
+        print(gpu.describe(info))
+        if args.threads_ignored:
+            print("--threads is ignored on the GPU: the steps run as GPU kernels, and neither framework's thread count "
+                  "is set")
+    if args.pool_steps:
+        return pool_run(args, info)
     rows, profiles, gemm = [], {}, {}
     for threads in args.thread_list:
-        limiter = set_threads(threads)  # noqa: F841 (alive while we run)
+        limiter = set_threads(threads) if threads is not None else None  # noqa: F841 (alive while we run)
         if args.gemm:
             gemm[str(threads)] = gemm_throughput(with_torch)
             for label, rates in gemm[str(threads)].items():
                 print(f"GEMM {threads}t {label:40s} " + ", ".join(f"{k} {v:6.1f} GFLOP/s" for k, v in rates.items()))
         for name in args.workload_list:
-            started = time.perf_counter()
-            row = benchmark(name, threads, args, with_torch)
-            rows.append(row)
-            line = f"{name:6s} {threads}t: minidl {row['step']['minidl']['median_ms']:8.2f} ms/step"
-            if with_torch:
-                line += f", PyTorch {row['step']['torch']['median_ms']:8.2f}, ratio {row['step_ratio']:.2f}"
-            print(line + f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+            for batch in args.batch_list:
+                started = time.perf_counter()
+                row = benchmark(name, threads, batch or WORKLOADS[name].batch, args, with_torch)
+                rows.append(row)
+                line = f"{name:6s} {setting(row)}: minidl {row['step']['minidl']['median_ms']:8.2f} ms/step"
+                if with_torch:
+                    line += f", PyTorch {row['step']['torch']['median_ms']:8.2f}, ratio {row['step_ratio']:.2f}"
+                print(line + f"  ({time.perf_counter() - started:.0f} s)", flush=True)
             if args.profile:
                 report = profile(name, args.steps, args.warmup)
                 profiles[f"{name}/{threads}"] = report
@@ -416,32 +523,53 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     markdown = table(rows, with_torch)
     print()
     print(markdown)
-    results = {"machine": info, "note": args.note, "settings": {k: getattr(args, k) for k in
-                                                                ("steps", "warmup", "block", "memory_steps", "seed")},
-               "with_torch": with_torch, "results": rows, "profiles": profiles, "gemm_gflops": gemm,
+    measure = (gpu.MEMORY_MEASURE if on_gpu else gpu.CPU_MEMORY_MEASURE) if args.memory else None
+    if on_gpu and measure:
+        print(f"\npeak GPU MiB: {measure}")
+    results = {"machine": info, "note": args.note, "device": args.device,
+               "settings": {k: getattr(args, k) for k in ("steps", "warmup", "block", "memory_steps", "seed")},
+               "with_torch": with_torch, "memory_measure": measure, "results": rows, "profiles": profiles,
+               "gemm_gflops": gemm, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    write_results(results, markdown, Path(args.out))
+    return results
+
+
+def pool_run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Any]:
+    """``--pool-steps``: CuPy's memory pool over that many minidl steps, per workload and batch size."""
+    traces = []
+    for name in args.workload_list:
+        for batch in args.batch_list:
+            trace = gpu.trace_pool(name, batch or WORKLOADS[name].batch, args.pool_steps, args.pool_every,
+                                   args.warmup, args.seed)
+            traces.append(trace)
+            print(gpu.pool_line(trace), flush=True)
+    results = {"machine": info, "note": args.note, "pool": traces,
                "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    (out / "results.md").write_text(_markdown_report(results, markdown))
-    bar_chart(rows, with_torch, out / "results.png")
-    print(f"\nwrote {out / 'results.json'}, results.md, results.png")
+    write_pool_results(results, Path(args.out))
     return results
 
 
 def _markdown_report(results: dict[str, Any], markdown: str) -> str:
     info = results["machine"]
+    on_gpu = results.get("device") == "cuda"
     blas = "; ".join(f"{b['internal_api']} {b['version']} ({b.get('architecture')}, {b.get('threading_layer')})"
                      for b in info.get("blas", [])) or "unknown"
-    lines = [
-        f"# Benchmark results ({results['date_utc']} UTC)", "",
-        f"- CPU: {info.get('cpu')}, {info['cpus']} CPUs ({info.get('cores_per_socket')} cores per socket, "
-        f"{info.get('threads_per_core')} thread(s) per core)",
+    lines = [f"# Benchmark results{' on the GPU' if on_gpu else ''} ({results['date_utc']} UTC)", ""]
+    if on_gpu:
+        lines.append(f"- {gpu.describe(info)}")
+    lines += [
+        f"- {'Host CPU' if on_gpu else 'CPU'}: {info.get('cpu')}, {info['cpus']} CPUs ({info.get('cores_per_socket')} "
+        f"cores per socket, {info.get('threads_per_core')} thread(s) per core)",
         f"- Python {info['python']}, NumPy {info['numpy']} with {blas}, numba {info.get('numba')}, "
         f"PyTorch {info.get('torch')}",
         f"- {results['settings']['steps']} timed steps after {results['settings']['warmup']} warm-ups, "
         f"frameworks alternating in blocks of {results['settings']['block']}; median ms per step",
     ]
+    if on_gpu:
+        lines.append("- each framework's queued GPU work is waited for before every reading of the clock "
+                     "(minidl.cuda.synchronize, torch.cuda.synchronize); thread counts do not apply")
+        if results.get("memory_measure"):
+            lines.append(f"- peak GPU MiB: {results['memory_measure']}")
     if results["note"]:
         lines.append(f"- {results['note']}")
     lines += ["", markdown, ""]

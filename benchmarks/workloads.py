@@ -6,9 +6,10 @@ models come from ``minidl.models`` and from their PyTorch twins compiled from th
 (``torch_twins.py``); PyTorch's freshly initialised weights are copied into minidl by state dict, so
 both frameworks start from the same weights and see the same batch::
 
-    pair = build("W1", threads=1)              # Workload objects, one per framework
+    pair = build("W1")                         # Workload objects, one per framework
     pair["minidl"].step(); pair["torch"].step()
     pair["minidl"].infer()                     # forward only, batch 256, eval mode, no graph
+    gpu = build("W1", device="cuda", batch=256)  # models and batches on the GPU (CuPy / CUDA)
 
 A step is forward + loss + backward + optimizer update (W4: one discriminator update, real and fake
 batches, then one generator update).
@@ -35,7 +36,7 @@ INFERENCE_BATCH = 256
 class Spec:
     """One workload: the model constructor's name and arguments, batch size, input kind, optimizer."""
 
-    title: str
+    name: str                 # 'qd-cnn'; ``title`` adds the batch size
     model: str
     args: tuple
     batch: int
@@ -46,16 +47,20 @@ class Spec:
     betas: tuple = (0.9, 0.999)
     classes: int = 10
 
+    @property
+    def title(self) -> str:
+        return f"{self.name}, batch {self.batch}"
+
 
 WORKLOADS: dict[str, Spec] = {
-    "W1": Spec("qd-cnn, batch 64", "qd_cnn", (7,), 64, "classifier", (1, 28, 28), "adam", 3e-3, classes=7),
-    "W1b16": Spec("qd-cnn, batch 16", "qd_cnn", (7,), 16, "classifier", (1, 28, 28), "adam", 3e-3, classes=7),
-    "W2": Spec("mnist-cnn, batch 100", "mnist_cnn", (), 100, "classifier", (1, 28, 28), "adam", 3e-3),
-    "W3": Spec("conv-vae, batch 64", "ConvVAE", (14,), 64, "vae", (1, 28, 28), "adam", 1e-3),
-    "W4": Spec("dcgan, batch 64", "Generator", (100,), 64, "gan", (1, 28, 28), "adam", 2e-4, betas=(0.5, 0.999)),
-    "W5": Spec("row-lstm, batch 64", "RowRNN", ("lstm",), 64, "classifier", (28, 28), "adam", 1e-3),
-    "W5g": Spec("row-gru, batch 64", "RowRNN", ("gru",), 64, "classifier", (28, 28), "adam", 1e-3),
-    "W6": Spec("mlp, batch 100", "mnist_mlp", (), 100, "classifier", (784,), "sgd", 1e-2),
+    "W1": Spec("qd-cnn", "qd_cnn", (7,), 64, "classifier", (1, 28, 28), "adam", 3e-3, classes=7),
+    "W1b16": Spec("qd-cnn", "qd_cnn", (7,), 16, "classifier", (1, 28, 28), "adam", 3e-3, classes=7),
+    "W2": Spec("mnist-cnn", "mnist_cnn", (), 100, "classifier", (1, 28, 28), "adam", 3e-3),
+    "W3": Spec("conv-vae", "ConvVAE", (14,), 64, "vae", (1, 28, 28), "adam", 1e-3),
+    "W4": Spec("dcgan", "Generator", (100,), 64, "gan", (1, 28, 28), "adam", 2e-4, betas=(0.5, 0.999)),
+    "W5": Spec("row-lstm", "RowRNN", ("lstm",), 64, "classifier", (28, 28), "adam", 1e-3),
+    "W5g": Spec("row-gru", "RowRNN", ("gru",), 64, "classifier", (28, 28), "adam", 1e-3),
+    "W6": Spec("mlp", "mnist_mlp", (), 100, "classifier", (784,), "sgd", 1e-2),
 }
 
 
@@ -101,8 +106,8 @@ def _batch(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     return {"x": images, "y": rng.integers(0, spec.classes, batch).astype(np.int64)}
 
 
-def _to(lib: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    return {key: lib.tensor(value) for key, value in arrays.items()}
+def _to(lib: Any, arrays: dict[str, np.ndarray], device: str) -> dict[str, Any]:
+    return {key: lib.tensor(value, device=device) for key, value in arrays.items()}
 
 
 def _step_function(lib: Any, spec: Spec, models: list, optimizers: list, data: dict[str, Any]) -> Callable[[], Any]:
@@ -137,8 +142,8 @@ def _step_function(lib: Any, spec: Spec, models: list, optimizers: list, data: d
     generator, discriminator = models
     opt_g, opt_d = optimizers
     x, z = data["x"], data["z"]
-    real = lib.ones(x.shape[0], 1)
-    fake_label = lib.zeros(x.shape[0], 1)
+    real = lib.ones(x.shape[0], 1, device=x.device)
+    fake_label = lib.zeros(x.shape[0], 1, device=x.device)
 
     def step() -> Any:
         opt_d.zero_grad()
@@ -165,12 +170,14 @@ def _infer_function(lib: Any, spec: Spec, models: list, data: dict[str, Any]) ->
     return infer
 
 
-def _workload(lib: Any, framework: str, spec: Spec, models: list, seed: int) -> Workload:
+def _workload(lib: Any, framework: str, spec: Spec, models: list, seed: int, device: str, batch: int) -> Workload:
     for model in models:
+        if device != "cpu":
+            model.to(device)
         model.train()
     optimizers = [_optimizer(lib, spec, model.parameters()) for model in models]
-    step = _step_function(lib, spec, models, optimizers, _to(lib, _batch(spec, spec.batch, seed)))
-    inference_data = _to(lib, _batch(spec, INFERENCE_BATCH, seed + 1))
+    step = _step_function(lib, spec, models, optimizers, _to(lib, _batch(spec, batch, seed), device))
+    inference_data = _to(lib, _batch(spec, INFERENCE_BATCH, seed + 1), device)
 
     def infer() -> Any:
         for model in models:
@@ -183,9 +190,16 @@ def _workload(lib: Any, framework: str, spec: Spec, models: list, seed: int) -> 
     return Workload(framework, step, infer, models, optimizers)
 
 
-def build(name: str, frameworks: tuple[str, ...] = ("minidl", "torch"), seed: int = 0) -> dict[str, Workload]:
-    """The workload ``name`` for each framework, minidl with PyTorch's initial weights when both are built."""
+def build(name: str, frameworks: tuple[str, ...] = ("minidl", "torch"), seed: int = 0, device: str = "cpu",
+          batch: int | None = None) -> dict[str, Workload]:
+    """The workload ``name`` for each framework, minidl with PyTorch's initial weights when both are built.
+
+    ``device``: where the models and batches live (``'cuda'``: CuPy arrays for minidl, CUDA tensors for
+    PyTorch; the weights are copied on the host first). ``batch``: the training batch size (default:
+    the workload's own).
+    """
     spec = WORKLOADS[name]
+    batch = spec.batch if batch is None else batch
     out: dict[str, Workload] = {}
     mine = _construct(spec, "minidl")
     if "torch" in frameworks:
@@ -193,8 +207,8 @@ def build(name: str, frameworks: tuple[str, ...] = ("minidl", "torch"), seed: in
         theirs = _construct(spec, "torch")
         for ours, reference in zip(mine, theirs):
             ours.load_state_dict({k: v.detach().numpy().copy() for k, v in reference.state_dict().items()})
-        out["torch"] = _workload(torch, "torch", spec, theirs, seed)
+        out["torch"] = _workload(torch, "torch", spec, theirs, seed, device, batch)
     if "minidl" in frameworks:
         md.manual_seed(seed)
-        out["minidl"] = _workload(md, "minidl", spec, mine, seed)
+        out["minidl"] = _workload(md, "minidl", spec, mine, seed, device, batch)
     return {framework: out[framework] for framework in frameworks}
