@@ -9,7 +9,7 @@
 # isort: off
 # The tensor core first: minidl.tensor and minidl.ops import each other, so Tensor is bound before
 # anything that builds on it (nn, optim, data) is imported.
-from .tensor import Tensor
+from .tensor import Tensor, is_floating_point, is_tensor, numel
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, cuda
 from .backend import Device as device

@@ -164,7 +164,7 @@ def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None,
-            device: Any = None) -> Tensor:
+            device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform in [low, high) (``randint(high, size=...)`` starts at 0)."""
     if high is None:
         low, high = 0, low
@@ -175,23 +175,23 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: 
         array = generator.integers(low, high, size=_size((size,)), dtype=np.int64)
     else:
         array = generator.randint(low, high, size=_size((size,)), dtype=np.int64)
-    return Tensor._make(array.astype(dtype, copy=False))
+    return _finish(array.astype(dtype, copy=False), requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+def rand_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return rand(input.shape, dtype=dtype, device=device)
+    return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+def randn_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return randn(input.shape, dtype=dtype, device=device)
+    return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+def randperm(n: int, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     xp = _xp(device)
     array = _random.generator_for(xp).permutation(n)
-    return Tensor._make(xp.asarray(array, dtype=dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)))
+    return _finish(xp.asarray(array, dtype=dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)), requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None, device: Any = None,

@@ -145,6 +145,10 @@ class Tensor:
     def element_size(self) -> int:
         return self._data.dtype.itemsize
 
+    def is_floating_point(self) -> bool:
+        """True when the dtype is a float type (float16, float32 or float64)."""
+        return self._data.dtype.kind == "f"
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -434,7 +438,7 @@ class Tensor:
             self._data[...] = value._data if isinstance(value, Tensor) else value
 
         def compute(me: Tensor) -> Tensor:
-            return _ops.where(_ops.ones_like(me, dtype=dtypes.bool_), value, me)
+            return _ops.where(_ops._ones_like(me, dtype=dtypes.bool_), value, me)
 
         return self._inplace("fill_", compute, None if isinstance(value, Tensor) and value._requires_grad else fast)
 
@@ -457,6 +461,13 @@ class Tensor:
         return self._inplace("clamp_", lambda me: me.clamp(min, max), fast)
 
     clip_ = clamp_
+
+    def relu_(self) -> Tensor:
+        """``max(x, 0)`` written into this tensor; returns self."""
+        def fast() -> None:
+            self._xp().maximum(self._data, 0, out=self._data)
+
+        return self._inplace("relu_", _ops.relu, fast)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         from .ops import indexing
@@ -581,6 +592,27 @@ class Tensor:
 
     def new_tensor(self, data: Any, dtype: Any = None) -> Tensor:
         return Tensor(data, dtype=dtype or self.dtype, device=self.device)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True when ``obj`` is a minidl Tensor (a Parameter counts)."""
+    return isinstance(obj, Tensor)
+
+
+def _expect_tensor(input: Any, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as input, got {type(input).__name__}")
+    return input
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """True when ``input``'s dtype is a float type; ``md.is_floating_point(x)`` is ``x.is_floating_point()``."""
+    return _expect_tensor(input, "is_floating_point").is_floating_point()
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``; ``md.numel(x)`` is ``x.numel()``."""
+    return _expect_tensor(input, "numel").numel()
 
 
 def _check_dim(dim: int, ndim: int, op: str) -> int:

@@ -116,6 +116,8 @@ CASES = [
     OpCase("tanh", lambda lib, a: lib.tanh(a), one()),
     OpCase("sigmoid", lambda lib, a: lib.sigmoid(a), one()),
     OpCase("relu", lambda lib, a: lib.relu(a), one()),
+    OpCase("relu_inplace", lambda lib, a: (a * 2).relu_(), one()),
+    OpCase("F_relu_inplace", lambda lib, a: lib.nn.functional.relu(a + 0.1, inplace=True) * a, one()),
     OpCase("abs", lambda lib, a: lib.abs(a), one()),
     OpCase("sign", lambda lib, a: lib.sign(a) * a, one()),
     # reductions
@@ -162,6 +164,8 @@ CASES = [
     OpCase("transpose", lambda lib, a: a.transpose(0, -1), one(min_dims=2)),
     OpCase("permute", lambda lib, a: a.permute(2, 0, 1), fixed((2, 3, 4))),
     OpCase("T", lambda lib, a: a.T, fixed((2, 3))),
+    OpCase("t", lambda lib, a: a.t() * 2, one(max_dims=2)),
+    OpCase("t_function", lambda lib, a, b: lib.t(a) @ b, fixed((3, 2), (3, 4))),
     OpCase("expand", lambda lib, a: a.expand(3, 2, 4) * 1, fixed((2, 1))),
     OpCase("expand_as", lambda lib, a, b: a.expand_as(b) * b, fixed((1, 3), (2, 3))),
     OpCase("repeat", lambda lib, a: a.repeat(2, 1, 3), fixed((2, 3))),

@@ -249,3 +249,80 @@ def test_indexing_errors_name_the_op():
         md.ones(2, 3)[5]
     with pytest.raises(IndexError, match="gather: index out of range"):
         md.ones(2, 3).gather(1, md.tensor([[0, 3]]))
+
+
+# ---- small PyTorch names: dtype predicates, numel, factories' keywords, methods --------------
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "uint8", "bool"])
+def test_is_floating_point_matches_torch(dtype):
+    x, t = md.zeros(2, dtype=dtype), torch.zeros(2, dtype=getattr(torch, dtype))
+    assert x.is_floating_point() is t.is_floating_point()
+    assert md.is_floating_point(x) is torch.is_floating_point(t)
+
+
+@requires_torch
+def test_is_tensor_and_numel_match_torch():
+    for obj in (1.0, [1.0], np.ones(2)):
+        assert md.is_tensor(obj) is torch.is_tensor(obj) is False
+    assert md.is_tensor(md.ones(1)) and md.is_tensor(md.nn.Parameter(md.ones(1)))
+    assert md.numel(md.ones(2, 3, 4)) == torch.numel(torch.ones(2, 3, 4)) == 24
+    assert md.numel(md.tensor(5.0)) == torch.numel(torch.tensor(5.0)) == 1
+
+
+@pytest.mark.parametrize("op", ["is_floating_point", "numel"])
+def test_tensor_predicates_refuse_non_tensors(op):
+    with pytest.raises(TypeError, match=f"{op}: expected a Tensor as input, got ndarray"):
+        getattr(md, op)(np.ones(2))
+
+
+def test_like_factories_take_device_and_requires_grad():
+    x = md.ones(2, 3, dtype=md.float64)
+    for factory in (md.ones_like, md.zeros_like, md.empty_like, md.rand_like, md.randn_like):
+        y = factory(x, device="cpu", requires_grad=True)
+        assert y.shape == (2, 3) and y.dtype == md.float64 and y.requires_grad and y.is_leaf, factory
+    assert md.ones_like(x).tolist() == [[1.0] * 3] * 2 and not md.ones_like(x).requires_grad
+
+
+def test_integer_factories_take_requires_grad_and_refuse_true_like_torch():
+    assert not md.randint(0, 5, (3,), requires_grad=False).requires_grad
+    assert not md.randperm(4, requires_grad=False).requires_grad
+    assert md.randperm(4, dtype=md.float32, requires_grad=True).requires_grad
+    with pytest.raises(RuntimeError, match="only tensors of floating point dtype can require gradients"):
+        md.randint(0, 5, (3,), requires_grad=True)
+
+
+@requires_torch
+@pytest.mark.parametrize("op", ["bitwise_and", "bitwise_or", "bitwise_xor"])
+def test_bitwise_methods_match_torch(op):
+    a, b = np.array([0b1100, 7, -3]), np.array([0b1010, 2, 5])
+    mine = getattr(md.tensor(a), op)(md.tensor(b))
+    theirs = getattr(torch.tensor(a), op)(torch.tensor(b))
+    assert mine.tolist() == theirs.tolist()
+    assert md.tensor([True, False]).bitwise_not().tolist() == torch.tensor([True, False]).bitwise_not().tolist()
+    assert md.tensor(a).bitwise_not().tolist() == torch.tensor(a).bitwise_not().tolist()
+
+
+@requires_torch
+def test_ger_method_matches_torch():
+    a, b = np.arange(3.0), np.arange(4.0)
+    np.testing.assert_array_equal(md.tensor(a).ger(md.tensor(b)).numpy(), torch.tensor(a).ger(torch.tensor(b)).numpy())
+
+
+def test_t_refuses_more_than_two_dims():
+    with pytest.raises(RuntimeError, match=r"t: expected a tensor of at most 2 dimensions, got .* \(2, 3, 4\)"):
+        md.ones(2, 3, 4).t()
+    assert md.ones(3).t().shape == (3,) and md.tensor(2.0).t().shape == ()
+
+
+@requires_torch
+def test_relu_inplace_writes_into_its_input_like_torch():
+    data = np.array([-1.5, 0.0, 2.0])
+    x, t = md.tensor(data), torch.tensor(data)
+    assert md.nn.functional.relu(x, inplace=True) is x and x.relu_() is x
+    torch.nn.functional.relu(t, inplace=True)
+    assert x.tolist() == t.tolist()
+    leaf = md.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="relu_: a leaf tensor that requires grad"):
+        md.nn.ReLU(inplace=True)(leaf)

@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import dtypes
 from ..ops import activation as _activation
-from ..ops.elementwise import relu, sigmoid, tanh, where
+from ..ops.elementwise import relu as _relu
+from ..ops.elementwise import sigmoid, tanh, where
 from ..ops.indexing import pad
 from ..ops.normalization import batch_norm_train, channel_shape
 from ..ops.reduction import log_softmax as _log_softmax
@@ -65,6 +66,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 # ---- activations ---------------------------------------------------------------------------------
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); with ``inplace=True`` the result is written into ``input``, which is returned.
+
+    >>> import minidl as md
+    >>> import minidl.nn.functional as F
+    >>> F.relu(md.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return input.relu_() if inplace else _relu(input)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

@@ -111,6 +111,7 @@ from .shape import (
     squeeze,
     stack,
     swapaxes,
+    t,
     tile,
     transpose,
     unbind,
@@ -121,7 +122,7 @@ from .shape import (
 )
 
 
-def ones_like(input, dtype=None):  # used by Tensor.fill_; the public factory is minidl.ones_like
+def _ones_like(input, dtype=None):  # used by Tensor.fill_; private so that it never shadows minidl.ones_like
     from ..creation import ones_like as factory
 
     return factory(input, dtype=dtype)
@@ -129,16 +130,17 @@ def ones_like(input, dtype=None):  # used by Tensor.fill_; the public factory is
 
 # Functions that are also Tensor methods (x.exp() is exp(x)), as in PyTorch.
 TENSOR_METHODS = [
-    "abs", "absolute", "add", "allclose", "ceil", "clamp", "clip", "clone", "contiguous", "cos", "div",
+    "abs", "absolute", "add", "allclose", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil",
+    "clamp", "clip", "clone", "contiguous", "cos", "div",
     "eq", "equal", "exp", "expm1", "floor", "floor_divide", "ge", "gt", "isfinite", "isinf", "isnan",
     "le", "log", "log1p", "logical_and", "logical_not", "logical_or", "lt", "maximum", "minimum", "mul",
     "ne", "neg", "negative", "pow", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin",
     "sqrt", "square", "sub", "tanh", "trunc",
     "gather", "index_select", "masked_fill", "scatter", "scatter_add", "take_along_dim", "tril", "triu",
-    "bmm", "dot", "matmul", "mm", "outer",
+    "bmm", "dot", "ger", "matmul", "mm", "outer",
     "all", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "cumsum", "log_softmax",
     "logsumexp", "max", "mean", "min", "norm", "prod", "softmax", "std", "sum", "sum_to", "var",
     "broadcast_to", "chunk", "expand", "expand_as", "flatten", "flip", "movedim", "permute", "repeat",
-    "reshape", "reshape_as", "roll", "split", "squeeze", "swapaxes", "tile", "transpose", "unbind",
+    "reshape", "reshape_as", "roll", "split", "squeeze", "swapaxes", "t", "tile", "transpose", "unbind",
     "unflatten", "unsqueeze", "view", "view_as",
 ]

@@ -251,6 +251,21 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 
 
+def t(input: Tensor) -> Tensor:
+    """Transpose a matrix: (n, m) -> (m, n). 0-D and 1-D tensors come back unchanged, as in PyTorch.
+
+    >>> import minidl as md
+    >>> md.ones(2, 3).t().shape
+    (3, 2)
+    """
+    if input.ndim > 2:
+        raise RuntimeError(
+            f"t: expected a tensor of at most 2 dimensions, got one of shape {tuple(input.shape)}; "
+            "use transpose(dim0, dim1), or .mT to swap the last two dims"
+        )
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
 def movedim(input: Tensor, source: int, destination: int) -> Tensor:
     axes = list(range(input.ndim))
     src = _check_dim(source, input.ndim, "movedim")

@@ -10,7 +10,9 @@ from example_runner import ROOT, needs_mnist, run_example
 
 sys.path.insert(0, str(ROOT / "examples"))
 
-from gan_mnist import classifier_score, frechet_distance  # noqa: E402
+from gan_mnist import classifier_score, frechet_distance, r1_penalty  # noqa: E402
+
+import minidl as md  # noqa: E402
 
 
 def test_classifier_score_of_confident_balanced_predictions_is_the_number_of_classes():
@@ -60,23 +62,42 @@ def test_frechet_distance_names_mismatched_shapes():
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
 
 
+def test_r1_penalty_of_a_linear_discriminator_is_its_squared_weight_norm():
+    # D(x) = w . x + b has grad_x D = w at every x: the penalty is |w|^2, and its gradient in w is 2w
+    w = md.tensor(np.arange(1.0, 5.0).reshape(1, 1, 2, 2), dtype=md.float64, requires_grad=True)
+    x = md.randn(3, 1, 2, 2, dtype=md.float64, requires_grad=True)
+    penalty = r1_penalty((x * w).sum((1, 2, 3)) + 0.5, x)
+    assert penalty.item() == pytest.approx(30.0)
+    penalty.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * w.detach().numpy())
+
+
+def test_r1_penalty_of_a_quadratic_discriminator_by_hand():
+    # D(x) = sum x^2 / 2 has grad_x D = x: the penalty is the mean over the batch of |x_i|^2
+    x = md.tensor(np.random.default_rng(0).standard_normal((4, 1, 3, 3)), requires_grad=True)
+    penalty = r1_penalty((x * x).sum((1, 2, 3)) / 2, x)
+    assert penalty.item() == pytest.approx(float((x.detach().numpy() ** 2).sum() / 4), rel=1e-6)
+
+
 def _run(out, *flags):
     return run_example("gan_mnist.py", out, *flags)
 
 
 @needs_mnist
 def test_quick_run_writes_its_files_learns_and_resumes(tmp_path):
-    run = _run(tmp_path)   # also trains a --quick judge CNN into tmp_path/judge
+    options = ("--ema", "0.9", "--lr-decay")   # the defaults' R1 penalty plus the optional averaging and decay
+    run = _run(tmp_path, *options)   # also trains a --quick judge CNN into tmp_path/judge
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 10 and metrics["epochs"] == 1
     assert metrics["last_d_loss"] < metrics["first_d_loss"]   # D learns to tell the untrained G's images apart
     assert 1 <= metrics["classifier_score"] <= 10 and metrics["fid"] > 0
     assert 1 <= metrics["classifier_score_real_test_digits"] <= 10
+    assert 1 <= metrics["classifier_score_without_ema"] <= 10   # with --ema the samples come from the average
     for name in ("samples_epoch_01.png", "samples.png", "losses.png", "checkpoint.ckpt", "judge/model.npz"):
         assert (tmp_path / name).stat().st_size > 0, name
 
-    run = _run(tmp_path, "--resume", "--epochs", "2")
+    run = _run(tmp_path, "--resume", "--epochs", "2", *options)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "resumed from" in run.stdout and "epoch 2:" in run.stdout and "epoch 1:" not in run.stdout
     assert "training the MNIST CNN" not in run.stdout   # the judge is loaded, not trained again

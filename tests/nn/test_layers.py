@@ -62,6 +62,7 @@ CASES = [
     LayerCase("ConstantPad2d", lambda lib: lib.nn.ConstantPad2d(1, 2.5), (2, 2, 2)),
     # activations
     LayerCase("ReLU", lambda lib: lib.nn.ReLU(), (3, 4), kinks=(0.0,)),
+    LayerCase("ReLU-inplace", lambda lib: lib.nn.Sequential(lib.nn.Linear(4, 5), lib.nn.ReLU(inplace=True)), (3, 4)),
     LayerCase("ReLU6", lambda lib: lib.nn.ReLU6(), (3, 4), kinks=(0.0, 6.0)),
     LayerCase("LeakyReLU", lambda lib: lib.nn.LeakyReLU(0.2), (3, 4), kinks=(0.0,)),
     LayerCase("PReLU", lambda lib: lib.nn.PReLU(), (3, 4), kinks=(0.0,)),
