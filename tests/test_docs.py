@@ -1,6 +1,7 @@
 """Every ```python block in README.md and docs/**/*.md runs (blocks in one file share a namespace)."""
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _snippets(path: Path) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
+    # a block inside a list item is indented with it: dedent
+    return [textwrap.dedent(block) for block in re.findall(r"```python\n(.*?)```", path.read_text(), re.S)]
 
 
 @pytest.mark.parametrize("path", [p for p in DOCUMENTS if _snippets(p)], ids=lambda p: p.relative_to(ROOT).as_posix())
