@@ -156,17 +156,12 @@ def channels_last(channels: int, kernel_w: int, groups: int) -> bool:
 def columns_last(x: Any, kernel_size: tuple[int, int], geometry: ConvGeometry, output_size: tuple[int, int]) -> Any:
     """im2col, channels last: ``x (N, C, H, W)`` -> ``(N*Ho*Wo, kh*kw*C)``.
 
-    One copy makes the padded input NHWC, a second copies its windows ``(N, Ho, Wo, kh, kw, C)``
-    (on NumPy arrays, ``cpu_kernels.im2col_channels_last``: the same copy on every thread)."""
+    One copy makes the padded input NHWC, a second copies its windows ``(N, Ho, Wo, kh, kw, C)``."""
     xp = array_module(x)
     n, channels, height, width = x.shape
     top, bottom, left, right = geometry.padding
     padded = xp.zeros((n, height + top + bottom, width + left + right, channels), dtype=x.dtype)
     padded[:, top:top + height, left:left + width, :] = x.transpose(0, 2, 3, 1)
-    if cpu_kernels.enabled_for(padded):
-        columns = cpu_kernels.im2col_channels_last(padded, kernel_size, geometry.stride, geometry.dilation,
-                                                   output_size)
-        return columns.reshape(n * output_size[0] * output_size[1], -1)
     windows = sliding_windows(padded.transpose(0, 3, 1, 2), kernel_size, geometry.stride, geometry.dilation,
                               output_size)  # (N, C, kh, kw, Ho, Wo)
     columns = xp.ascontiguousarray(windows.transpose(0, 4, 5, 2, 3, 1))

@@ -4,12 +4,9 @@ Each kernel has a NumPy twin beside the op that calls it; the twin is what runs 
 when numba is not installed, or with ``MINIDL_NUMBA=0``. ``enabled_for(x)`` says whether the
 compiled kernel applies to an array (a NumPy array, numba present); the tests run both paths.
 
-* ``im2col_channels_last(padded, ...)``: the windows of a padded NHWC input copied out as columns
-  ``(N, Ho, Wo, kh, kw, C)``, the batch split across threads (NumPy's copy runs on one).
-
 * ``col2im_channels_last(columns, size, ...)``: columns ``(N, Ho, Wo, kh, kw, C)`` summed into
   ``(N, H, W, C)``: one pass, the channel loop innermost and contiguous, instead of ``kh*kw``
-  strided additions over a padded copy; the batch split across threads.
+  strided additions over a padded copy.
 
 * ``lstm_cell_backward(...)``: one step of the LSTM's backward (the gradients of the four gate
   pre-activations and of the cell state) in one pass, instead of a dozen NumPy calls on
@@ -17,14 +14,15 @@ compiled kernel applies to an array (a NumPy array, numba present); the tests ru
 
 * ``batch_norm_forward(x, ...)`` / ``batch_norm_backward(grad, x_hat, ...)``: training-mode batch
   norm of ``(N, C, *spatial)`` and its closed-form backward, per channel in two passes over the data
-  (statistics, then the output), channels split across threads; NumPy needs a dozen passes with
+  (statistics, then the output); NumPy needs a dozen passes with
   their temporaries. (``(N, C)`` inputs stay with NumPy, whose column sums are faster there.)
 
 * ``relu_backward(grad, y)`` / ``leaky_relu_backward(grad, x, slope)``: the gradient through
   (leaky) ReLU in one pass, where NumPy makes a mask, converts it and multiplies (3 to 5 passes).
 
-The loops marked ``prange`` run on ``md.set_num_threads`` threads (numba's ``parallel=True``); each
-thread owns whole batch elements or a slice of a flat array, so no two threads write one element.
+The kernels run on one thread. (Compiled with numba's ``parallel=True`` they split the batch across
+threads, but numba's OpenMP pool, spinning beside OpenBLAS's threads on the same cores, made W1's
+2-thread training step 5x slower, 94 ms against 16: measured, and dropped.)
 The kernels are compiled on first use (a second or two per dtype) and cached on disk
 (``cache=True``: in ``__pycache__`` beside this file, or numba's per-user cache where that is
 read-only; ``NUMBA_CACHE_DIR`` moves it).
@@ -40,9 +38,9 @@ import numpy as np
 try:
     if os.environ.get("MINIDL_NUMBA", "1") == "0":
         raise ImportError("MINIDL_NUMBA=0")
-    from numba import njit, prange
+    from numba import njit
 except ImportError:
-    njit, prange = None, range
+    njit = None
 
 ENABLED = njit is not None
 
@@ -52,25 +50,10 @@ def enabled_for(array: Any) -> bool:
     return ENABLED and type(array) is np.ndarray
 
 
-def _im2col_channels_last(padded, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, out_h, out_w):
-    n, _, _, channels = padded.shape
-    columns = np.empty((n, out_h, out_w, kernel_h, kernel_w, channels), dtype=padded.dtype)
-    for b in prange(n):
-        for oh in range(out_h):
-            for ow in range(out_w):
-                for i in range(kernel_h):
-                    ih = oh * stride_h + i * dilation_h
-                    for j in range(kernel_w):
-                        iw = ow * stride_w + j * dilation_w
-                        for c in range(channels):
-                            columns[b, oh, ow, i, j, c] = padded[b, ih, iw, c]
-    return columns
-
-
 def _col2im_channels_last(columns, height, width, stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w):
     n, out_h, out_w, kernel_h, kernel_w, channels = columns.shape
     out = np.zeros((n, height, width, channels), dtype=columns.dtype)
-    for b in prange(n):
+    for b in range(n):
         for oh in range(out_h):
             for i in range(kernel_h):
                 ih = oh * stride_h + i * dilation_h - pad_top
@@ -104,7 +87,7 @@ def _lstm_cell_backward(d_h, grad_output, gates, tanh_c, c_prev, d_c, d_gates):
 def _batch_norm_forward(x, weight, bias, eps, x_hat, y, mean, var):
     n, channels, size = x.shape
     count = n * size
-    for c in prange(channels):
+    for c in range(channels):
         total = 0.0
         for b in range(n):
             for k in range(size):
@@ -129,7 +112,7 @@ def _batch_norm_forward(x, weight, bias, eps, x_hat, y, mean, var):
 def _batch_norm_backward(grad, x_hat, scale, grad_x, grad_weight, grad_bias):
     n, channels, size = grad.shape
     count = n * size
-    for c in prange(channels):
+    for c in range(channels):
         sum_g = 0.0
         sum_g_xhat = 0.0
         for b in range(n):
@@ -146,12 +129,12 @@ def _batch_norm_backward(grad, x_hat, scale, grad_x, grad_weight, grad_bias):
 
 
 def _relu_backward(grad, y, out):
-    for k in prange(grad.size):
+    for k in range(grad.size):
         out[k] = grad[k] if y[k] > 0 else 0
 
 
 def _leaky_relu_backward(grad, x, slope, out):
-    for k in prange(grad.size):
+    for k in range(grad.size):
         out[k] = grad[k] if x[k] > 0 else grad[k] * slope
 
 
@@ -160,30 +143,21 @@ def _leaky_relu_backward(grad, x, slope, out):
 REASSOCIATE = {"reassoc", "contract", "nsz"}
 
 
-def _compile(function: Any, parallel: bool = False, fastmath: Any = False) -> Any:
+def _compile(function: Any, fastmath: Any = False) -> Any:
     """``njit`` with an on-disk cache, or without one where numba finds no writable cache directory."""
     try:
-        return njit(cache=True, parallel=parallel, fastmath=fastmath)(function)
+        return njit(cache=True, fastmath=fastmath)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(parallel=parallel, fastmath=fastmath)(function)
+        return njit(fastmath=fastmath)(function)
 
 
 if ENABLED:
-    _im2col_channels_last = _compile(_im2col_channels_last, parallel=True)
-    _col2im_channels_last = _compile(_col2im_channels_last, parallel=True)
+    _col2im_channels_last = _compile(_col2im_channels_last)
     _lstm_cell_backward = _compile(_lstm_cell_backward)
-    _batch_norm_forward = _compile(_batch_norm_forward, parallel=True, fastmath=REASSOCIATE)
-    _batch_norm_backward = _compile(_batch_norm_backward, parallel=True, fastmath=REASSOCIATE)
-    _relu_backward = _compile(_relu_backward, parallel=True)
-    _leaky_relu_backward = _compile(_leaky_relu_backward, parallel=True)
-
-
-def im2col_channels_last(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
-                         dilation: tuple[int, int], output_size: tuple[int, int]) -> np.ndarray:
-    """``padded (N, Hp, Wp, C)`` -> columns ``(N, Ho, Wo, kh, kw, C)`` whose element
-    ``[n, h, w, i, j, c]`` is ``padded[n, h*sh + i*dh, w*sw + j*dw, c]`` (every window inside ``padded``)."""
-    return _im2col_channels_last(np.ascontiguousarray(padded), kernel_size[0], kernel_size[1], stride[0], stride[1],
-                                 dilation[0], dilation[1], output_size[0], output_size[1])
+    _batch_norm_forward = _compile(_batch_norm_forward, fastmath=REASSOCIATE)
+    _batch_norm_backward = _compile(_batch_norm_backward, fastmath=REASSOCIATE)
+    _relu_backward = _compile(_relu_backward)
+    _leaky_relu_backward = _compile(_leaky_relu_backward)
 
 
 def col2im_channels_last(columns: np.ndarray, size: tuple[int, int], stride: tuple[int, int],
