@@ -61,8 +61,6 @@ from minidl.training.plots import require_matplotlib
 
 QUICKDRAW_CATEGORIES = ["apple", "bicycle", "cat", "diamond", "eye", "eyeglasses", "fish", "penguin"]
 NOISE_SIZE = 100
-R1_DEFAULT = 1.0    # set from the measured runs in docs/examples/gan_mnist.md
-EMA_DEFAULT = 0.0   # off: measured, the average scored no better than the last step (docs/examples/gan_mnist.md)
 
 
 # ---- the judge's two numbers -------------------------------------------------------------------
@@ -145,8 +143,11 @@ def r1_penalty(real_logits: md.Tensor, real: md.Tensor) -> md.Tensor:
     return (grad ** 2).sum() / real.shape[0]
 
 
-def averaged_generator(ema: AveragedModel, device: str) -> nn.Module:
-    """The EMA generator, its BatchNorm statistics recomputed for the averaged weights (10,000 noise vectors)."""
+def sampling_generator(generator: nn.Module, ema: AveragedModel | None, device: str) -> nn.Module:
+    """The generator that draws the samples: ``generator`` itself, or with ``--ema`` its average, whose
+    BatchNorm statistics are recomputed for the averaged weights (from 10,000 noise vectors)."""
+    if ema is None:
+        return generator
     update_bn([md.randn(500, NOISE_SIZE, device=device) for _ in range(20)], ema.module)
     return ema.module
 
@@ -212,14 +213,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Adam learning rate of the discriminator (default --lr)")
     parser.add_argument("--real-label", type=float, default=0.9,
                         help="the discriminator's target for real images (0.9: one-sided label smoothing; 1: none)")
-    parser.add_argument("--r1", type=float, default=R1_DEFAULT,
+    parser.add_argument("--r1", type=float, default=1.0,
                         help="weight gamma of the R1 penalty gamma/2 * |grad_x D(x)|^2 on real images (0: none)")
     parser.add_argument("--r1-every", type=int, default=4,
                         help="apply the R1 penalty every this many steps, scaled up to match (lazy regularisation)")
     parser.add_argument("--lr-decay", action="store_true",
                         help="decay both learning rates linearly to 0 over the run (--epochs)")
-    parser.add_argument("--ema", type=float, default=EMA_DEFAULT,
-                        help="decay of the generator's exponential moving average that draws the samples (0: none)")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="decay of the generator's exponential moving average that draws the samples "
+                             "(0, the default: none; measured, the average scored no better than the last step)")
     parser.add_argument("--judge", default=None,
                         help="folder of the MNIST CNN's model.npz (default runs/mnist/cnn; with --quick <out>/judge)")
     parser.add_argument("--judge-samples", type=int, default=None, help="generated digits judged (default 10,000)")
@@ -325,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict:
             g_mean.update(row["g_loss"])
             bar.set_postfix(d_loss=f"{d_mean.mean:.3f}", g_loss=f"{g_mean.mean:.3f}")
         seconds = time.perf_counter() - start
-        sampler = generator if ema is None else averaged_generator(ema, args.device)
+        sampler = sampling_generator(generator, ema, args.device)
         sampler.eval()
         with md.no_grad():
             grid = sampler(fixed_noise).cpu().numpy()
@@ -341,7 +343,7 @@ def main(argv: list[str] | None = None) -> dict:
         save_checkpoint(checkpoint, epoch=epoch, **state)
 
     save_losses(steps, out / "losses.png")
-    sampler = generator if ema is None else averaged_generator(ema, args.device)
+    sampler = sampling_generator(generator, ema, args.device)
     save_grid(generate(sampler, 100, args.device).cpu().numpy(), out / "samples.png",
               f"DCGAN on {args.dataset}: 100 samples after {len(history)} epoch{'s' * (len(history) != 1)}",
               columns=10)

@@ -14,8 +14,8 @@ compiled kernel applies to an array (a NumPy array, numba present); the tests ru
 
 * ``batch_norm_forward(x, ...)`` / ``batch_norm_backward(grad, x_hat, ...)``: training-mode batch
   norm of ``(N, C, *spatial)`` and its closed-form backward, per channel in two passes over the data
-  (statistics, then the output); NumPy needs a dozen passes with
-  their temporaries. (``(N, C)`` inputs stay with NumPy, whose column sums are faster there.)
+  (statistics, then the output); NumPy needs a dozen passes with their temporaries. (``(N, C)``
+  inputs stay with NumPy, whose column sums are faster there.)
 
 * ``relu_backward(grad, y)`` / ``leaky_relu_backward(grad, x, slope)``: the gradient through
   (leaky) ReLU in one pass, where NumPy makes a mask, converts it and multiplies (3 to 5 passes).
@@ -23,6 +23,7 @@ compiled kernel applies to an array (a NumPy array, numba present); the tests ru
 The kernels run on one thread. (Compiled with numba's ``parallel=True`` they split the batch across
 threads, but numba's OpenMP pool, spinning beside OpenBLAS's threads on the same cores, made W1's
 2-thread training step 5x slower, 94 ms against 16: measured, and dropped.)
+
 The kernels are compiled on first use (a second or two per dtype) and cached on disk
 (``cache=True``: in ``__pycache__`` beside this file, or numba's per-user cache where that is
 read-only; ``NUMBA_CACHE_DIR`` moves it).
@@ -178,7 +179,6 @@ def lstm_cell_backward(d_h: np.ndarray, grad_output: np.ndarray, gates: np.ndarr
 
     ``d_h, grad_output, tanh_c, c_prev, d_c``: ``(B, H)``; ``d_gates (B, 4H)`` is written."""
     _lstm_cell_backward(d_h, grad_output, gates, tanh_c, c_prev, d_c, d_gates)
-
 
 
 def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
