@@ -175,3 +175,52 @@ def test_batch_norm_kernels_agree_with_numpy(monkeypatch, shape, affine, dtype):
     for got, reference in zip(ours, run(False), strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, reference, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+@pytest.mark.parametrize("size", [(6, 8), (7, 5)], ids=["even", "odd (last row/column unused)"])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("dtype", [md.float32, md.float64])
+def test_max_pool_2x2_kernel_agrees_with_numpy(monkeypatch, size, ceil_mode, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4) + size)
+    x[0, 0, :2, :2] = 1.5  # a tie: the first maximum wins
+    x[0, 1, :2, :2] = -np.inf  # a window of -inf: its first element
+    upstream = rng.standard_normal((3, 4) + tuple(-(-n // 2) if ceil_mode else n // 2 for n in size))
+    kernel_calls = []
+    monkeypatch.setattr(cpu_kernels, "_max_pool_2x2", _spy(cpu_kernels._max_pool_2x2, kernel_calls))
+
+    def run(compiled):
+        monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+        t = md.tensor(x, dtype=dtype, requires_grad=True)
+        values, indices = F.max_pool2d(t, 2, ceil_mode=ceil_mode, return_indices=True)
+        values.backward(md.tensor(upstream, dtype=dtype))
+        return values.detach().numpy(), indices.numpy(), t.grad.numpy()
+
+    ours = run(True)
+    assert len(kernel_calls) == (0 if ceil_mode and size == (7, 5) else 1)  # hanging windows: NumPy's path
+    for got, reference in zip(ours, run(False), strict=True):
+        assert got.dtype == reference.dtype
+        np.testing.assert_array_equal(got, reference)
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+def test_max_pool_2x2_kernel_points_at_a_nan_like_torch():
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # window (0, 0): two NaNs, PyTorch takes the last one
+    t = md.tensor(x, requires_grad=True)
+    values, indices = F.max_pool2d(t, 2, return_indices=True)
+    values.sum().backward()
+    values = values.detach().numpy()[0, 0].ravel()
+    assert np.isnan(values[0]) and indices.numpy()[0, 0, 0, 0] == 4
+    np.testing.assert_array_equal(values[1:], [7, 13, 15])
+    expected = np.zeros((4, 4), np.float32)
+    expected[1, 0] = expected[1, 3] = expected[3, 1] = expected[3, 3] = 1
+    np.testing.assert_array_equal(t.grad.numpy()[0, 0], expected)
+
+
+def _spy(function, calls):
+    def wrapper(*args):
+        calls.append(args)
+        return function(*args)
+    return wrapper

@@ -17,6 +17,13 @@ compiled kernel applies to an array (a NumPy array, numba present); the tests ru
   (statistics, then the output); NumPy needs a dozen passes with their temporaries. (``(N, C)``
   inputs stay with NumPy, whose column sums are faster there.)
 
+* ``max_pool_2x2(x)`` / ``max_pool_2x2_backward(grad, offsets, size)``: max pooling over disjoint
+  2x2 windows, values and argmax offsets in one pass over the input (NumPy makes three passes each
+  of ``maximum``, ``greater`` and ``where`` over strided slices), and its gradient in one pass of
+  writes. Only this geometry, the common one: a kernel looping over general windows (padding,
+  dilation, any size) ran slower than the NumPy code, its short variable-length loops and
+  unpredictable compare branches costing more than the passes they save.
+
 * ``relu_backward(grad, y)`` / ``leaky_relu_backward(grad, x, slope)``: the gradient through
   (leaky) ReLU in one pass, where NumPy makes a mask, converts it and multiplies (3 to 5 passes).
 
@@ -129,6 +136,39 @@ def _batch_norm_backward(grad, x_hat, scale, grad_x, grad_weight, grad_bias):
         grad_bias[c] = sum_g
 
 
+def _max_pool_2x2(x, values, offsets):
+    planes, height, width = x.shape
+    out_h, out_w = values.shape[1], values.shape[2]
+    for p in range(planes):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                a, b = x[p, 2 * oh, 2 * ow], x[p, 2 * oh, 2 * ow + 1]
+                c, d = x[p, 2 * oh + 1, 2 * ow], x[p, 2 * oh + 1, 2 * ow + 1]
+                best = max(max(a, b), max(c, d))
+                # the first maximum, by selects rather than branches (random data mispredicts them)
+                k = 3
+                k = 2 if c == best else k
+                k = 1 if b == best else k
+                k = 0 if a == best else k
+                if (a != a) | (b != b) | (c != c) | (d != d):  # PyTorch's rule: the (last) NaN wins
+                    best = np.nan
+                    k = 3 if d != d else 2 if c != c else 1 if b != b else 0
+                values[p, oh, ow] = best
+                offsets[p, oh, ow] = k
+
+
+def _max_pool_2x2_backward(grad, offsets, out):
+    planes, out_h, out_w = grad.shape
+    for p in range(planes):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                g, k = grad[p, oh, ow], offsets[p, oh, ow]
+                out[p, 2 * oh, 2 * ow] = g if k == 0 else 0
+                out[p, 2 * oh, 2 * ow + 1] = g if k == 1 else 0
+                out[p, 2 * oh + 1, 2 * ow] = g if k == 2 else 0
+                out[p, 2 * oh + 1, 2 * ow + 1] = g if k == 3 else 0
+
+
 def _relu_backward(grad, y, out):
     for k in range(grad.size):
         out[k] = grad[k] if y[k] > 0 else 0
@@ -157,6 +197,8 @@ if ENABLED:
     _lstm_cell_backward = _compile(_lstm_cell_backward)
     _batch_norm_forward = _compile(_batch_norm_forward, fastmath=REASSOCIATE)
     _batch_norm_backward = _compile(_batch_norm_backward, fastmath=REASSOCIATE)
+    _max_pool_2x2 = _compile(_max_pool_2x2)
+    _max_pool_2x2_backward = _compile(_max_pool_2x2_backward)
     _relu_backward = _compile(_relu_backward)
     _leaky_relu_backward = _compile(_leaky_relu_backward)
 
@@ -216,6 +258,31 @@ def batch_norm_backward(grad: np.ndarray, x_hat: np.ndarray,
     _batch_norm_backward(flat, x_hat.reshape(flat.shape), np.ascontiguousarray(scale, dtype=grad.dtype),
                          grad_x.reshape(flat.shape), grad_weight, grad_bias)
     return grad_x, grad_weight, grad_bias
+
+
+def max_pool_2x2(x: np.ndarray, offset_type: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling over disjoint 2x2 windows (stride 2, no padding), the pooling of most CNNs:
+    ``x (N, C, H, W)`` -> the maxima ``(N, C, H//2, W//2)`` and the offset ``i*2 + j`` of each
+    window's first maximum (``offset_type``), or of its last NaN, as PyTorch picks it."""
+    x = np.ascontiguousarray(x)
+    n, channels, height, width = x.shape
+    shape = (n, channels, height // 2, width // 2)
+    values, offsets = np.empty(shape, x.dtype), np.empty(shape, offset_type)
+    _max_pool_2x2(x.reshape(n * channels, height, width), values.reshape(n * channels, *shape[2:]),
+                  offsets.reshape(n * channels, *shape[2:]))
+    return values, offsets
+
+
+def max_pool_2x2_backward(grad: np.ndarray, offsets: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The adjoint of ``max_pool_2x2``: ``grad (N, C, Ho, Wo)`` placed at each window's argmax in
+    an ``(N, C, H, W)`` array (``size = (H, W)``), zeros elsewhere. One write per element."""
+    n, channels, out_h, out_w = grad.shape
+    covered = size == (2 * out_h, 2 * out_w)
+    out = (np.empty if covered else np.zeros)((n, channels) + tuple(size), grad.dtype)
+    _max_pool_2x2_backward(np.ascontiguousarray(grad).reshape(n * channels, out_h, out_w),
+                           np.ascontiguousarray(offsets).reshape(n * channels, out_h, out_w),
+                           out.reshape(n * channels, *size))
+    return out
 
 
 def applies_elementwise(grad: Any, saved: Any) -> bool:

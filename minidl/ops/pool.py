@@ -22,6 +22,7 @@ from typing import Any
 
 from ..autograd.function import Op
 from ..backend import array_module
+from . import cpu_kernels
 from .conv import pad_spatial, sliding_windows
 from .indexing import scatter_add_flat
 
@@ -71,6 +72,15 @@ def _windows(x: Any, geometry: PoolGeometry, fill: float) -> Any:
                            geometry.output_size(size))
 
 
+def _compiled_2x2(x: Any, geometry: PoolGeometry, size: tuple[int, int] | None = None) -> bool:
+    """Whether ``cpu_kernels.max_pool_2x2`` applies: disjoint 2x2 windows on a NumPy array
+    (``size``, the input's spatial size, when ``x`` is not the input)."""
+    size = x.shape[-2:] if size is None else size
+    return (geometry.kernel_size == geometry.stride == (2, 2) and geometry.padding == (0, 0)
+            and geometry.dilation == (1, 1) and geometry.output_size(size) == (size[0] // 2, size[1] // 2)
+            and cpu_kernels.enabled_for(x))
+
+
 def _kernel_offsets(geometry: PoolGeometry):
     kernel_w = geometry.kernel_size[1]
     for offset in range(geometry.kernel_size[0] * kernel_w):
@@ -82,13 +92,17 @@ def max_windows(x: Any, geometry: PoolGeometry) -> tuple[Any, Any]:
     order (PyTorch's choice). A NaN propagates to the value (its offset may differ from PyTorch's).
 
     Separable: the max along each window row first (``kw`` passes), then across the rows (``kh``
-    passes), all with ``maximum``/``greater``/``where`` on strided slices.
+    passes), all with ``maximum``/``greater``/``where`` on strided slices. (Disjoint 2x2 windows
+    of a NumPy array go through a compiled kernel in one pass, ``cpu_kernels.max_pool_2x2``, which
+    also follows PyTorch in pointing at a NaN.)
     """
     xp = array_module(x)
     (kernel_h, kernel_w), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
     out_h, out_w = geometry.output_size(x.shape[-2:])
-    padded = pad_spatial(x, geometry.pads(x.shape[-2:]), float("-inf"))
     index_type = xp.int8 if kernel_h * kernel_w < 2**7 else xp.int16 if kernel_h * kernel_w < 2**15 else xp.int32
+    if _compiled_2x2(x, geometry):
+        return cpu_kernels.max_pool_2x2(x, index_type)
+    padded = pad_spatial(x, geometry.pads(x.shape[-2:]), float("-inf"))
     row_best, row_offset = _running_max(
         [padded[..., j * dw:j * dw + (out_w - 1) * sw + 1:sw] for j in range(kernel_w)], None, xp, index_type)
     rows = [slice(i * dh, i * dh + (out_h - 1) * sh + 1, sh) for i in range(kernel_h)]
@@ -185,6 +199,8 @@ class SpreadWindowsOp(Op):
     def forward(ctx, y, offsets, geometry, size):
         xp = array_module(y)
         ctx.offsets, ctx.geometry = offsets, geometry
+        if offsets is not None and _compiled_2x2(y, geometry, size):
+            return cpu_kernels.max_pool_2x2_backward(y, offsets, size)
         top, bottom, left, right = geometry.pads(size)
         out_h, out_w = y.shape[-2:]
         (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
