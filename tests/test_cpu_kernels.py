@@ -224,3 +224,34 @@ def _spy(function, calls):
         calls.append(args)
         return function(*args)
     return wrapper
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+@pytest.mark.parametrize("options", [{}, {"amsgrad": True}, {"weight_decay": 0.1, "maximize": True}],
+                         ids=["adam", "amsgrad", "weight decay, maximize"])
+@pytest.mark.parametrize("optimizer", ["Adam", "AdamW"])
+@pytest.mark.parametrize("dtype", [md.float32, md.float64])
+def test_adam_kernel_agrees_with_numpy(monkeypatch, options, optimizer, dtype):
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((5, 7))
+    gradients = [rng.standard_normal((5, 7)) * scale for scale in (1.0, 1e-3, 10.0, 0.5)]
+    calls = []
+    monkeypatch.setattr(cpu_kernels, "_adam_update", _spy(cpu_kernels._adam_update, calls))
+
+    def trajectory(compiled):
+        monkeypatch.setattr(cpu_kernels, "ENABLED", compiled)
+        w = md.tensor(start, dtype=dtype, requires_grad=True)
+        step = getattr(md.optim, optimizer)([w], lr=0.05, betas=(0.8, 0.99), **options)
+        states = []
+        for gradient in gradients:
+            w.grad = md.tensor(gradient, dtype=dtype)
+            step.step()
+            state = step.state[w]
+            states += [w.detach().numpy().copy()] + [state[k].numpy().copy() for k in sorted(state) if k != "step"]
+        return states
+
+    ours = trajectory(True)
+    assert len(calls) == len(gradients)
+    for got, reference in zip(ours, trajectory(False), strict=True):
+        assert got.dtype == reference.dtype
+        np.testing.assert_array_equal(got, reference)

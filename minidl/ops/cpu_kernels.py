@@ -24,6 +24,9 @@ compiled kernel applies to an array (a NumPy array, numba present); the tests ru
   dilation, any size) ran slower than the NumPy code, its short variable-length loops and
   unpredictable compare branches costing more than the passes they save.
 
+* ``adam_update(param, grad, exp_avg, exp_avg_sq, ...)``: one Adam (or AMSGrad) step on a
+  parameter and its moments in one pass, where NumPy makes eleven, each over the whole parameter.
+
 * ``relu_backward(grad, y)`` / ``leaky_relu_backward(grad, x, slope)``: the gradient through
   (leaky) ReLU in one pass, where NumPy makes a mask, converts it and multiplies (3 to 5 passes).
 
@@ -169,6 +172,21 @@ def _max_pool_2x2_backward(grad, offsets, out):
                 out[p, 2 * oh + 1, 2 * ow + 1] = g if k == 3 else 0
 
 
+def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, one_minus_beta1, beta2,
+                 one_minus_beta2, bias_correction2_sqrt, eps, step_size):
+    for k in range(param.size):
+        g = grad[k]
+        m = exp_avg[k] + (g - exp_avg[k]) * one_minus_beta1
+        v = exp_avg_sq[k] * beta2 + g * g * one_minus_beta2
+        exp_avg[k] = m
+        exp_avg_sq[k] = v
+        if amsgrad:
+            best = max_exp_avg_sq[k]
+            v = v if v > best or v != v else best  # np.maximum: a NaN wins
+            max_exp_avg_sq[k] = v
+        param[k] -= m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step_size
+
+
 def _relu_backward(grad, y, out):
     for k in range(grad.size):
         out[k] = grad[k] if y[k] > 0 else 0
@@ -185,11 +203,15 @@ REASSOCIATE = {"reassoc", "contract", "nsz"}
 
 
 def _compile(function: Any, fastmath: Any = False) -> Any:
-    """``njit`` with an on-disk cache, or without one where numba finds no writable cache directory."""
+    """``njit`` with an on-disk cache, or without one where numba finds no writable cache directory.
+
+    ``error_model="numpy"``: a float division by zero gives inf or NaN, as in NumPy, rather than
+    raising; without it every division carries a branch that keeps the loop out of SIMD lanes
+    (the Adam kernel ran 10x slower)."""
     try:
-        return njit(cache=True, fastmath=fastmath)(function)
+        return njit(cache=True, fastmath=fastmath, error_model="numpy")(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(fastmath=fastmath)(function)
+        return njit(fastmath=fastmath, error_model="numpy")(function)
 
 
 if ENABLED:
@@ -199,6 +221,7 @@ if ENABLED:
     _batch_norm_backward = _compile(_batch_norm_backward, fastmath=REASSOCIATE)
     _max_pool_2x2 = _compile(_max_pool_2x2)
     _max_pool_2x2_backward = _compile(_max_pool_2x2_backward)
+    _adam_update = _compile(_adam_update)
     _relu_backward = _compile(_relu_backward)
     _leaky_relu_backward = _compile(_leaky_relu_backward)
 
@@ -283,6 +306,30 @@ def max_pool_2x2_backward(grad: np.ndarray, offsets: np.ndarray, size: tuple[int
                            np.ascontiguousarray(offsets).reshape(n * channels, out_h, out_w),
                            out.reshape(n * channels, *size))
     return out
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                max_exp_avg_sq: np.ndarray | None, betas: tuple[float, float], bias_correction2: float, eps: float,
+                step_size: float) -> bool:
+    """One Adam step in place, the same float operations as ``optim.Adam``'s NumPy code::
+
+        m <- m + (g - m) * (1 - beta1);   v <- v * beta2 + g*g * (1 - beta2);   (amsgrad: v <- max(v_max, v))
+        param <- param - m / (sqrt(v) / sqrt(bias_correction2) + eps) * step_size
+
+    with every constant rounded to the parameter's dtype first, as NumPy does with Python floats.
+    Returns False, doing nothing, unless every array is a contiguous NumPy array of ``param``'s
+    floating dtype and shape (then the caller takes the NumPy path)."""
+    arrays = [param, grad, exp_avg, exp_avg_sq] + ([] if max_exp_avg_sq is None else [max_exp_avg_sq])
+    if not (enabled_for(param) and param.dtype.kind == "f" and all(
+            type(a) is np.ndarray and a.dtype == param.dtype and a.shape == param.shape and a.flags.c_contiguous
+            for a in arrays)):
+        return False
+    like = param.dtype.type
+    beta1, beta2 = betas
+    flat = [a.reshape(-1) for a in arrays]
+    _adam_update(flat[0], flat[1], flat[2], flat[3], flat[-1], max_exp_avg_sq is not None, like(1 - beta1),
+                 like(beta2), like(1 - beta2), like(bias_correction2**0.5), like(eps), like(step_size))
+    return True
 
 
 def applies_elementwise(grad: Any, saved: Any) -> bool:

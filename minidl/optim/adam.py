@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import array_module
+from ..ops import cpu_kernels
 from .optimizer import Optimizer, ParamsT, check_non_negative
 
 
@@ -70,17 +71,21 @@ class Adam(Optimizer):
                 param *= 1 - lr * weight_decay
             weight_decay = 0.0
         grad = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        step_size = lr / (1 - beta1**step)
+        if cpu_kernels.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, (beta1, beta2),
+                                   1 - beta2**step, eps, step_size):
+            return  # the same arithmetic below, in one pass
 
         work = self._buffer(param, 1)
-        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         exp_avg += xp.multiply(xp.subtract(grad, exp_avg, out=work), 1 - beta1, out=work)  # lerp towards g
         exp_avg_sq *= beta2
         exp_avg_sq += xp.multiply(xp.multiply(grad, grad, out=work), 1 - beta2, out=work)
         second_moment = exp_avg_sq
-        if group["amsgrad"]:
-            second_moment = xp.maximum(state["max_exp_avg_sq"]._data, exp_avg_sq, out=state["max_exp_avg_sq"]._data)
+        if max_exp_avg_sq is not None:
+            second_moment = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
 
-        step_size = lr / (1 - beta1**step)
         denominator = xp.sqrt(second_moment, out=work)
         denominator /= (1 - beta2**step) ** 0.5
         denominator += eps
