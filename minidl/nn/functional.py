@@ -339,3 +339,8 @@ __all__ += [
     "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose2d",
     "fold", "interpolate", "max_pool1d", "max_pool2d", "max_pool2d_with_indices", "max_unpool2d", "unfold",
 ]
+
+# ---- attention (written in minidl/nn/_functional/attention.py) ------------------------------------------
+from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]

@@ -16,6 +16,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout, Dropout2d
 from .flatten import Flatten, Unflatten
