@@ -215,3 +215,49 @@ CASES += [
     OpCase("pad_replicate", lambda lib, a: _pad(lib)(a, (1, 2, 2, 1), mode="replicate"), fixed((1, 2, 3, 4))),
     OpCase("pad_circular", lambda lib, a: _pad(lib)(a, (1, 2, 2, 1), mode="circular"), fixed((1, 2, 3, 4))),
 ]
+
+def _prob(a):
+    """Values in (0, 1) from any real values (for logit), smooth."""
+    return a.sigmoid() * 0.8 + 0.1
+
+
+CASES += [  # compositions (minidl/ops/composed.py and the "compositions" sections of shape/indexing/linalg)
+    OpCase("atan2", lambda lib, a, b: lib.atan2(a, b), broadcastable()),
+    OpCase("reciprocal", lambda lib, a: lib.reciprocal(a), one(), "away_from_zero"),
+    OpCase("lerp_tensor_weight", lambda lib, a, b: lib.lerp(a, b, b.abs()), broadcastable()),
+    OpCase("lerp_scalar_weight", lambda lib, a, b: a.lerp(b, 0.3), broadcastable()),
+    OpCase("logit", lambda lib, a: lib.logit(_prob(a)), one()),
+    OpCase("logit_eps", lambda lib, a: lib.logit(_prob(a) * 1.2 - 0.1, eps=0.05), one(), second_order=False),
+    OpCase("xlogy", lambda lib, a, b: lib.xlogy(a, b), broadcastable(), "positive"),
+    OpCase("xlogy_zero", lambda lib, a, b: lib.xlogy(lib.where(a > 0.8, a * 0, a), b.abs()), broadcastable()),
+    OpCase("frac", lambda lib, a: lib.frac(a * 3), one(), "away_from_zero"),
+    OpCase("fmod", lambda lib, a, b: lib.fmod(a * 3, b), broadcastable(), "away_from_zero", second_order=False),
+    OpCase("nan_to_num", lambda lib, a: lib.nan_to_num(lib.log(a) * 2), one()),
+    OpCase("dist", lambda lib, a, b: lib.dist(a, b, 3), broadcastable()),
+    OpCase("aminmax", lambda lib, a: lib.aminmax(a, dim=-1).max - lib.aminmax(a).min, one(min_dims=1),
+           second_order=False),
+    OpCase("addmm", lambda lib, a, b, c: lib.addmm(a, b, c, beta=0.5, alpha=2.0), fixed((3,), (2, 4), (4, 3))),
+    OpCase("addmm_beta_zero", lambda lib, a, b, c: lib.addmm(a, b, c, beta=0), fixed((2, 3), (2, 4), (4, 3))),
+    OpCase("baddbmm", lambda lib, a, b, c: lib.baddbmm(a, b, c, alpha=0.5), fixed((1, 3), (2, 3, 4), (2, 4, 3))),
+    OpCase("addmv", lambda lib, a, b, c: lib.addmv(a, b, c, beta=2.0), fixed((3,), (3, 4), (4,))),
+    OpCase("tensordot", lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [2, 0])), fixed((3, 2, 4), (3, 5, 2))),
+    OpCase("tensordot_int", lambda lib, a, b: lib.tensordot(a, b, 1), fixed((2, 3), (3, 4))),
+    OpCase("narrow", lambda lib, a: a.narrow(1, -3, 2), fixed((2, 4))),
+    OpCase("moveaxis", lambda lib, a: a.moveaxis(2, 0), fixed((2, 3, 4))),
+    OpCase("hstack", lambda lib, a, b: lib.hstack([a, b, a]), fixed((2, 3), (2, 1))),
+    OpCase("vstack", lambda lib, a, b: lib.vstack([a, b]), fixed((3,), (2, 3))),
+    OpCase("rot90", lambda lib, a: lib.rot90(a, 1, (1, 2)) + lib.rot90(a, -1, (1, 2)), fixed((2, 3, 3))),
+    OpCase("rot90_half", lambda lib, a: lib.rot90(a, 2, (0, 1)), fixed((2, 3))),
+    OpCase("meshgrid_xy", lambda lib, a, b: lib.stack(lib.meshgrid(a, b, indexing="xy")) * 1, fixed((3,), (2,))),
+    OpCase("meshgrid_ij", lambda lib, a, b, c: lib.meshgrid(a, b, c, indexing="ij")[2] * 1, fixed((2,), (3,), (2,))),
+    OpCase("repeat_interleave", lambda lib, a: a.repeat_interleave(2, dim=1), fixed((2, 3))),
+    OpCase("repeat_interleave_counts", lambda lib, a: lib.repeat_interleave(a, lib.tensor([2, 0, 1])), fixed((3,))),
+    OpCase("repeat_interleave_flat", lambda lib, a: lib.repeat_interleave(a, 2), fixed((2, 2))),
+    OpCase("diagonal", lambda lib, a: a.diagonal(1, 0, 2), fixed((3, 2, 4))),
+    OpCase("diagonal_negative", lambda lib, a: lib.diagonal(a, -1), fixed((4, 3))),
+    OpCase("diag_vector", lambda lib, a: lib.diag(a, -2), fixed((3,))),
+    OpCase("diag_matrix", lambda lib, a: lib.diag(a, 1), fixed((3, 4))),
+    OpCase("masked_select", lambda lib, a, b: lib.masked_select(a, b > 0), fixed((3, 4), (4,))),
+    OpCase("take", lambda lib, a: lib.take(a, lib.tensor([[0, -1], [5, 0]])), fixed((2, 3))),
+    OpCase("index_add", lambda lib, a, b: a.index_add(0, lib.tensor([0, 2, 0]), b, alpha=2.0), fixed((3, 2), (3, 2))),
+]

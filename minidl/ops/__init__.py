@@ -1,6 +1,20 @@
 """Every tensor operation, grouped by family. Each op's forward, backward and shape rule
 live together in one of these modules; ``minidl.xxx`` and ``Tensor.xxx`` both point here."""
 
+from .composed import (
+    aminmax,
+    atan2,
+    dist,
+    fmod,
+    frac,
+    isclose,
+    lerp,
+    logical_xor,
+    logit,
+    nan_to_num,
+    reciprocal,
+    xlogy,
+)
 from .elementwise import (
     abs,
     absolute,
@@ -59,16 +73,19 @@ from .elementwise import (
 from .indexing import (
     gather,
     getitem,
+    index_add,
     index_select,
     masked_fill,
+    masked_select,
     pad,
     scatter,
     scatter_add,
+    take,
     take_along_dim,
     tril,
     triu,
 )
-from .linalg import bmm, dot, einsum, ger, matmul, mm, outer
+from .linalg import addmm, addmv, baddbmm, bmm, dot, einsum, ger, matmul, mm, outer, tensordot
 from .reduction import (
     all,
     amax,
@@ -97,16 +114,24 @@ from .shape import (
     chunk,
     concat,
     concatenate,
+    diag,
+    diagonal,
     expand,
     expand_as,
     flatten,
     flip,
+    hstack,
+    meshgrid,
+    moveaxis,
     movedim,
+    narrow,
     permute,
     repeat,
+    repeat_interleave,
     reshape,
     reshape_as,
     roll,
+    rot90,
     split,
     squeeze,
     stack,
@@ -119,6 +144,7 @@ from .shape import (
     unsqueeze,
     view,
     view_as,
+    vstack,
 )
 
 
@@ -143,4 +169,7 @@ TENSOR_METHODS = [
     "broadcast_to", "chunk", "expand", "expand_as", "flatten", "flip", "movedim", "permute", "repeat",
     "reshape", "reshape_as", "roll", "split", "squeeze", "swapaxes", "t", "tile", "transpose", "unbind",
     "unflatten", "unsqueeze", "view", "view_as",
+    "aminmax", "atan2", "dist", "fmod", "frac", "isclose", "lerp", "logical_xor", "logit", "nan_to_num",
+    "reciprocal", "xlogy", "index_add", "masked_select", "take", "addmm", "addmv", "baddbmm",
+    "diag", "diagonal", "moveaxis", "narrow", "repeat_interleave", "rot90",
 ]

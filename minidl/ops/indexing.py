@@ -394,3 +394,43 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                     f"on shape {tuple(input.shape)}"
                 )
     return Pad.apply(input, tuple(widths), mode, value)
+
+
+# ---- compositions of the ops above ----------------------------------------------------------
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor, in row-major order."""
+    from .shape import broadcast_to
+
+    xp = input._xp()
+    shape = tuple(xp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    if mask.dtype != dtypes.bool_:
+        raise TypeError(f"masked_select: expected a bool mask, got {mask.dtype}")
+    return getitem(broadcast_to(input, shape), broadcast_to(mask, shape)._data)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input`` read as 1-D at ``index`` (any shape; negative counts from the end): the result has
+    ``index``'s shape."""
+    flat = input.reshape(-1)
+    positions = index._data if isinstance(index, Tensor) else input._xp().asarray(index)
+    size = flat.shape[0]
+    if positions.size and (int(positions.min()) < -size or int(positions.max()) >= size):
+        raise IndexError(f"take: index out of range for a tensor of {size} elements "
+                         f"(got {int(positions.min())}..{int(positions.max())})")
+    positions = positions % size if size else positions
+    return index_select(flat, 0, Tensor._make(positions.reshape(-1))).reshape(tuple(positions.shape))
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (repeated indices add up):
+    ``out[..., index[i], ...] += alpha * source[..., i, ...]``."""
+    axis = _check_dim(dim, input.ndim, "index_add")
+    if index.ndim != 1 or source.shape[axis] != index.shape[0]:
+        raise ValueError(f"index_add: expected a 1-D index with one entry per slice of source along dim {dim}, got "
+                         f"index {tuple(index.shape)} and source {tuple(source.shape)}")
+    view = [1] * source.ndim
+    view[axis] = index.shape[0]
+    expanded = Tensor._make(input._xp().broadcast_to(index._data.reshape(view), tuple(source.shape)))
+    return scatter_add(input, axis, expanded, source * alpha if alpha != 1 else source)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd.function import Op
 from ..backend import array_module
@@ -185,3 +187,56 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         dtype = dtypes.promote(dtype, t.dtype)
     tensors = [t.to(dtype) for t in tensors]
     return Einsum.apply(*tensors, inputs=tuple(expanded), output=output, sizes=sizes)
+
+
+# ---- compositions of the products above -----------------------------------------------------
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``: mat1 ``(n, m)``, mat2 ``(m, p)``, input broadcasting
+    to ``(n, p)``. With ``beta = 0``, ``input`` is ignored (NaN in it does not propagate)."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` per batch: ``(b, n, m) @ (b, m, p)``, input
+    broadcasting to ``(b, n, p)``."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``: mat ``(n, m)``, vec ``(m,)``, input broadcasting to ``(n,)``."""
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise ValueError(f"addmv: expected a matrix and a vector, got shapes {tuple(mat.shape)} and {tuple(vec.shape)}")
+    return _scaled_sum(input, matmul(mat, vec), beta, alpha)
+
+
+def _scaled_sum(input: Tensor, product: Tensor, beta: float, alpha: float) -> Tensor:
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:  # input only shapes the result
+        return scaled.expand(tuple(np.broadcast_shapes(tuple(input.shape), tuple(scaled.shape))))
+    return scaled + (input if beta == 1 else input * beta)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Sum over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b`` (an int), or over the
+    listed dims ``([a dims], [b dims])``: the result has ``a``'s other dims, then ``b``'s."""
+    if isinstance(dims, int):
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims must be in [0, {min(a.ndim, b.ndim)}], got {dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    dims_a = [d % a.ndim for d in dims_a]
+    dims_b = [d % b.ndim for d in dims_b]
+    if len(dims_a) != len(dims_b) or any(a.shape[i] != b.shape[j] for i, j in zip(dims_a, dims_b)):
+        raise ValueError(f"tensordot: contracted dims {dims_a} of {tuple(a.shape)} and {dims_b} of "
+                         f"{tuple(b.shape)} must pair up with equal sizes")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    size = 1
+    for d in dims_a:
+        size *= a.shape[d]
+    left = a.permute(*free_a, *dims_a).reshape(-1, size)
+    right = b.permute(*dims_b, *free_b).reshape(size, -1)
+    return mm(left, right).reshape(*[a.shape[d] for d in free_a], *[b.shape[d] for d in free_b])

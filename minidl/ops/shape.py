@@ -409,3 +409,125 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     if input.shape[axis] == 1:
         return (input.squeeze(axis),)
     return tuple(piece.squeeze(axis) for piece in Split.apply(input, (1,) * input.shape[axis], axis))
+
+
+# ---- compositions of the ops above ----------------------------------------------------------
+
+
+def moveaxis(input: Tensor, source: int, destination: int) -> Tensor:
+    """Alias of ``movedim``."""
+    return movedim(input, source, destination)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view ``input[..., start:start + length, ...]`` along ``dim`` (``start`` may be negative)."""
+    axis = _check_dim(dim, input.ndim, "narrow")
+    size = input.shape[axis]
+    begin = start + size if start < 0 else start
+    if not 0 <= begin <= size or length < 0 or begin + length > size:
+        raise IndexError(f"narrow: start {start} and length {length} are out of range for dim {dim} of size {size}")
+    return input[(slice(None),) * axis + (slice(begin, begin + length),)]
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 1 (along dim 0 for 1-D tensors)."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 0, 1-D (and 0-d) tensors first made rows ``(1, N)``."""
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by ``k`` quarter turns in the plane of ``dims``, from the first axis towards the second."""
+    if len(dims) != 2 or input.ndim < 2:
+        raise ValueError(f"rot90: expected two dims of a tensor of at least 2 dims, got dims {tuple(dims)} "
+                         f"for shape {tuple(input.shape)}")
+    first, second = (_check_dim(d, input.ndim, "rot90") for d in dims)
+    if first == second:
+        raise ValueError(f"rot90: the two dims must differ, got {tuple(dims)}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, second), first, second)
+    if k == 2:
+        return flip(input, first, second)
+    if k == 3:
+        return flip(transpose(input, first, second), second)
+    return input
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors ``(N1,), (N2,), ...``: each output ``(N1, N2, ...)`` (with
+    ``indexing='xy'`` the first two dims swapped, ``(N2, N1, ...)``), as broadcast views."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if any(t.ndim > 1 for t in tensors):
+        raise ValueError(f"meshgrid: expected 0-D or 1-D tensors, got shapes {[tuple(t.shape) for t in tensors]}")
+    sizes = [t.numel() for t in tensors]
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[i] for i in order)
+    grids = []
+    for i, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[order.index(i)] = sizes[i]
+        grids.append(t.reshape(view).expand(shape))
+    return tuple(grids)
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (along ``dim``; of the flattened input when None) repeated ``repeats`` times, an
+    int or a 1-D tensor of one count per element: ``[a, b]`` with 2 -> ``[a, a, b, b]``."""
+    from .indexing import index_select
+
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    axis = _check_dim(dim, input.ndim, "repeat_interleave")
+    xp = input._xp()
+    counts = repeats._data if isinstance(repeats, Tensor) else repeats
+    size = input.shape[axis]
+    counts = xp.asarray(counts, dtype=dtypes.int64)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.shape[0] not in (1, size)) or bool((counts < 0).any()):
+        raise ValueError(f"repeat_interleave: repeats must be a non-negative int or a 1-D tensor of {size} counts, "
+                         f"got {tuple(counts.shape)}-shaped {counts.tolist() if counts.size < 10 else '...'}")
+    index = xp.repeat(xp.arange(size), xp.broadcast_to(counts, (size,)))
+    if output_size is not None and output_size != index.shape[0]:
+        raise ValueError(f"repeat_interleave: output_size {output_size} does not match the {index.shape[0]} repeats")
+    return index_select(input, axis, Tensor._make(index))
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``input[..., i, i + offset]`` of the planes ``(dim1, dim2)``, moved to the last dim."""
+    first, second = _check_dim(dim1, input.ndim, "diagonal"), _check_dim(dim2, input.ndim, "diagonal")
+    if first == second:
+        raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    planes = permute(input, *[d for d in range(input.ndim) if d not in (first, second)], first, second)
+    rows, cols = planes.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(min(rows - start_row, cols - start_col), 0)
+    xp = input._xp()
+    row_index = xp.arange(start_row, start_row + length)
+    return planes[..., row_index, row_index - start_row + start_col]
+
+
+_diagonal = diagonal  # diag's argument is also called diagonal, as in PyTorch
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """1-D ``(n,)`` -> the square matrix with it on the ``diagonal``-th diagonal; 2-D -> that diagonal."""
+    if input.ndim == 2:
+        return _diagonal(input, diagonal)
+    if input.ndim != 1:
+        raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(input.shape)}")
+    n = input.shape[0]
+    size = n + abs(diagonal)
+    xp = input._xp()
+    rows = xp.arange(n) + max(-diagonal, 0)
+    positions = Tensor._make(rows * size + rows - max(-diagonal, 0) + max(diagonal, 0))
+    return input.new_zeros(size * size).scatter(0, positions, input).reshape(size, size)
