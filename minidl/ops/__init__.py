@@ -146,6 +146,7 @@ from .shape import (
     view_as,
     vstack,
 )
+from .sorting import argsort, bucketize, histc, kthvalue, median, nonzero, sort, topk, unique
 
 
 def _ones_like(input, dtype=None):  # used by Tensor.fill_; private so that it never shadows minidl.ones_like
@@ -172,4 +173,5 @@ TENSOR_METHODS = [
     "aminmax", "atan2", "dist", "fmod", "frac", "isclose", "lerp", "logical_xor", "logit", "nan_to_num",
     "reciprocal", "xlogy", "index_add", "masked_select", "take", "addmm", "addmv", "baddbmm",
     "diag", "diagonal", "moveaxis", "narrow", "repeat_interleave", "rot90",
+    "argsort", "histc", "kthvalue", "median", "nonzero", "sort", "topk", "unique",
 ]
