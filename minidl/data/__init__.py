@@ -1,5 +1,5 @@
 """Datasets and batching: ``Dataset``, ``TensorDataset``, ``Subset``, ``random_split``,
-``DataLoader`` and the collate functions, with PyTorch's names and semantics.
+``DataLoader``, the samplers and the collate functions, with PyTorch's names and semantics.
 
 Example:
     >>> import numpy as np
@@ -19,9 +19,23 @@ from minidl.data.dataset import (
     random_split,
     supports_batches,
 )
+from minidl.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
+    "BatchSampler",
     "DataLoader",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "Dataset",
     "Subset",
     "TensorDataset",

@@ -36,7 +36,7 @@ def as_list(samples):
     seed=st.integers(0, 2**32),
 )
 def test_every_sample_exactly_once_per_epoch(n, batch_size, shuffle, drop_last, seed):
-    loader = DataLoader(Rows(n), batch_size, shuffle, drop_last, collate_fn=as_list, seed=seed)
+    loader = DataLoader(Rows(n), batch_size, shuffle, drop_last=drop_last, collate_fn=as_list, seed=seed)
     for _ in range(2):
         batches = list(loader)
         assert len(batches) == len(loader)
