@@ -79,21 +79,27 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return input.relu_() if inplace else _relu(input)
 
 
+def _maybe_inplace(input: Tensor, inplace: bool, name: str, compute: Any) -> Tensor:
+    """``compute(input)``, or with ``inplace`` its result written into ``input`` (returned), with
+    PyTorch's rules: not on a leaf that requires grad, and the gradient flows as out of place."""
+    return input._inplace(name, compute) if inplace else compute(input)
+
+
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    """min(max(x, 0), 6) (``inplace``: written into ``input``)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """x clipped to [min_val, max_val]."""
+    """x clipped to [min_val, max_val] (``inplace``: written into ``input``)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return _activation.Hardtanh.apply(input, min_val, max_val)
+    return _maybe_inplace(input, inplace, "hardtanh_", lambda x: _activation.Hardtanh.apply(x, min_val, max_val))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x for x > 0, negative_slope * x otherwise."""
-    return _activation.LeakyReLU.apply(input, negative_slope)
+    """x for x > 0, negative_slope * x otherwise (``inplace``: written into ``input``)."""
+    return _maybe_inplace(input, inplace, "leaky_relu_", lambda x: _activation.LeakyReLU.apply(x, negative_slope))
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -109,13 +115,14 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _activation.ELU.apply(input, alpha, 1.0)
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (``inplace``: written into ``input``)."""
+    return _maybe_inplace(input, inplace, "elu_", lambda x: _activation.ELU.apply(x, alpha, 1.0))
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
-    """scale * elu(x, alpha) with the self-normalising constants (alpha ~ 1.6733, scale ~ 1.0507)."""
-    return _activation.ELU.apply(input, SELU_ALPHA, SELU_SCALE)
+    """scale * elu(x, alpha) with the self-normalising constants (alpha ~ 1.6733, scale ~ 1.0507)
+    (``inplace``: written into ``input``)."""
+    return _maybe_inplace(input, inplace, "selu_", lambda x: _activation.ELU.apply(x, SELU_ALPHA, SELU_SCALE))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -126,8 +133,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * sigmoid(x) (also called swish)."""
-    return _activation.SiLU.apply(input)
+    """x * sigmoid(x) (also called swish) (``inplace``: written into ``input``)."""
+    return _maybe_inplace(input, inplace, "silu_", _activation.SiLU.apply)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -251,14 +258,13 @@ def _dropout_mask(input: Tensor, shape: tuple[int, ...], p: float) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not training).
-
-    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
-    """
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not
+    training); ``inplace``: written into ``input``."""
     _check_probability(p, "dropout")
     if not training or p == 0.0:
         return input
-    return _activation.Dropout.apply(input, _dropout_mask(input, _shape(input), p))
+    mask = _dropout_mask(input, _shape(input), p)
+    return _maybe_inplace(input, inplace, "dropout_", lambda x: _activation.Dropout.apply(x, mask))
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -268,7 +274,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         raise ValueError(f"dropout2d: expected input (N, C, H, W) or (C, H, W), got shape {_shape(input)}")
     if not training or p == 0.0:
         return input
-    return _activation.Dropout.apply(input, _dropout_mask(input, _shape(input)[:-2] + (1, 1), p))
+    mask = _dropout_mask(input, _shape(input)[:-2] + (1, 1), p)
+    return _maybe_inplace(input, inplace, "dropout2d_", lambda x: _activation.Dropout.apply(x, mask))
 
 
 # ---- embeddings and encodings -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class Dropout(_DropoutNd):
     """Zero each element with probability ``p`` (drawn from minidl's seeded generator)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
@@ -38,4 +38,4 @@ class Dropout2d(_DropoutNd):
             raise ValueError(
                 f"{self!r} expected input (N, C, H, W) or (C, H, W), got tensor of shape {tuple(input.shape)}"
             )
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
