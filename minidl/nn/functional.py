@@ -351,3 +351,44 @@ __all__ += [
 from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
+
+# ---- distances and the margin/embedding losses (minidl/nn/_functional/distance.py, margin_loss.py) ------
+from ._functional.distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from ._functional.loss import gaussian_nll_loss, poisson_nll_loss  # noqa: E402
+from ._functional.margin_loss import (  # noqa: E402
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+
+__all__ += [
+    "cosine_similarity", "normalize", "pairwise_distance", "gaussian_nll_loss", "poisson_nll_loss",
+    "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss", "soft_margin_loss", "triplet_margin_loss",
+]
+
+# ---- more activations (minidl/nn/_functional/activation.py) ---------------------------------------------
+from ._functional.activation import (  # noqa: E402
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    rrelu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+
+__all__ += [
+    "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "rrelu", "softmin",
+    "softshrink", "softsign", "tanhshrink", "threshold",
+]

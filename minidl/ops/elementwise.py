@@ -295,7 +295,7 @@ def _float_only(forward: Callable) -> Callable:
 Exp = _unary("Exp", _float_only(lambda xp, x: xp.exp(x)), lambda y: y, "y")
 Log = _unary("Log", _float_only(lambda xp, x: xp.log(x)), lambda x: 1 / x, "x")
 Log1p = _unary("Log1p", _float_only(lambda xp, x: xp.log1p(x)), lambda x: 1 / (1 + x), "x")
-Expm1 = _unary("Expm1", _float_only(lambda xp, x: xp.expm1(x)), lambda y: y + 1, "y")
+Expm1 = _unary("Expm1", _float_only(lambda xp, x: xp.expm1(x)), lambda x: x.exp(), "x")  # y + 1 loses exp(x) for x << 0
 Sqrt = _unary("Sqrt", _float_only(lambda xp, x: xp.sqrt(x)), lambda y: 0.5 / y, "y")
 Rsqrt = _unary("Rsqrt", _float_only(lambda xp, x: 1 / xp.sqrt(x)), lambda y: -0.5 * y * y * y, "y")
 Sin = _unary("Sin", _float_only(lambda xp, x: xp.sin(x)), lambda x: x.cos(), "x")

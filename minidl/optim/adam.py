@@ -6,7 +6,7 @@ from typing import Any
 
 from ..backend import array_module
 from ..ops import cpu_kernels
-from .optimizer import Optimizer, ParamsT, check_non_negative
+from .optimizer import Optimizer, ParamsT, check_betas, check_non_negative
 
 
 class Adam(Optimizer):
@@ -48,9 +48,7 @@ class Adam(Optimizer):
     ) -> None:
         name = type(self).__name__
         check_non_negative(name, lr=lr, eps=eps, weight_decay=weight_decay)
-        for index, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{name}: invalid beta at index {index}: {beta!r}: expected 0 <= beta < 1")
+        check_betas(name, betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 

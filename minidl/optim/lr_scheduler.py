@@ -8,6 +8,10 @@ groups keep their learning rates, remembered as ``initial_lr``), then each ``sch
 and restore the schedule's position (everything but the optimizer, and the functions of
 ``LambdaLR``).
 
+The schedules that scale the current rate (warm-ups, decays) and the two ways to combine
+schedules live in ``chainable_schedules.py``, the cyclic ones in ``cyclic_schedules.py``; all
+are importable from here, as in PyTorch.
+
     scheduler = StepLR(optimizer, step_size=30, gamma=0.1)
     for epoch in range(100):
         train(...)
@@ -16,6 +20,7 @@ and restore the schedule's position (everything but the optimizer, and the funct
 
 from __future__ import annotations
 
+import bisect
 import math
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +30,8 @@ from .optimizer import Optimizer
 
 __all__ = [
     "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "OneCycleLR",
-    "ReduceLROnPlateau",
+    "ReduceLROnPlateau", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR", "SequentialLR",
+    "ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR",
 ]
 
 
@@ -56,6 +62,10 @@ class LRScheduler:
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's step (``SequentialLR`` replays it when its first schedule starts)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -71,9 +81,20 @@ class LRScheduler:
         """Advance the schedule by one and write the new rates into the optimizer."""
         self._step_count += 1
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+        self._set_lrs(self.get_lr())
+
+    def _set_lrs(self, lrs: list[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _jump_to(self, epoch: int) -> None:
+        """Set ``last_epoch`` and its rates: from ``_closed_form_lr()`` (the base rates and the epoch alone)
+        where the schedule has one, else from ``get_lr()``. ``SequentialLR`` starts each schedule so, at 0.
+        """
+        self.last_epoch = epoch
+        closed_form = getattr(self, "_closed_form_lr", None)
+        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
 
     def get_last_lr(self) -> list[float]:
         """The learning rates set by the last step, one per parameter group."""
@@ -118,6 +139,9 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
+    def _closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at each milestone (a step count; repeats multiply again).
@@ -146,6 +170,9 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma**repeats for lr in self._current_lrs()]
 
+    def _closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** bisect.bisect_right(self.milestones, self.last_epoch) for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every step: ``lr = initial_lr * gamma ** last_epoch``.
@@ -170,6 +197,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -210,6 +240,25 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
 
+    def _closed_form_lr(self) -> list[float]:
+        eta_min = self.eta_min
+        return [eta_min + (base - eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+def per_group_functions(name: str, lr_lambda: Any, groups: int) -> list[Callable[[int], float]]:
+    """``lr_lambda`` as one function per parameter group (one given for all, or a list of ``groups``)."""
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != groups:
+            raise ValueError(f"{name}: expected {groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}")
+        functions = list(lr_lambda)
+    else:
+        functions = [lr_lambda] * groups
+    for function in functions:
+        if not callable(function):
+            raise TypeError(f"{name}: lr_lambda must be a function, got {type(function).__name__}")
+    return functions
+
 
 class LambdaLR(LRScheduler):
     """Set each group's rate to ``initial_lr * lr_lambda(last_epoch)``.
@@ -233,15 +282,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != groups:
-                raise ValueError(
-                    f"LambdaLR: expected {groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * groups
+        self.lr_lambdas = per_group_functions("LambdaLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -334,7 +375,7 @@ class OneCycleLR(LRScheduler):
             ]
         groups = optimizer.param_groups
         if last_epoch == -1:
-            for group, peak in zip(groups, _per_group("max_lr", max_lr, groups)):
+            for group, peak in zip(groups, _per_group("OneCycleLR", "max_lr", max_lr, groups)):
                 group["initial_lr"] = peak / div_factor
                 group["max_lr"] = peak
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -347,8 +388,8 @@ class OneCycleLR(LRScheduler):
                 )
             self.use_beta1 = "betas" in optimizer.defaults
             if last_epoch == -1:
-                highs = _per_group("max_momentum", max_momentum, groups)
-                lows = _per_group("base_momentum", base_momentum, groups)
+                highs = _per_group("OneCycleLR", "max_momentum", max_momentum, groups)
+                lows = _per_group("OneCycleLR", "base_momentum", base_momentum, groups)
                 for group, high, low in zip(groups, highs, lows):
                     self._set_momentum(group, high)
                     group["max_momentum"] = high
@@ -395,10 +436,11 @@ def _phase(end_step: float, start_lr: str, end_lr: str, start_momentum: str, end
                 end_momentum=end_momentum)
 
 
-def _per_group(name: str, value: float | Sequence[float], groups: list[dict[str, Any]]) -> list[float]:
+def _per_group(owner: str, name: str, value: float | Sequence[float], groups: list[dict[str, Any]]) -> list[float]:
+    """One value per parameter group: ``value`` repeated, or a sequence checked to have one per group."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"OneCycleLR: {name} has {len(value)} values but the optimizer has {len(groups)} groups")
+            raise ValueError(f"{owner}: {name} has {len(value)} values but the optimizer has {len(groups)} groups")
         return list(value)
     return [value] * len(groups)
 
@@ -513,3 +555,15 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
+
+
+# The other schedules live in their own modules, which import this one: keep these imports last.
+from .chainable_schedules import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    LinearLR,
+    MultiplicativeLR,
+    PolynomialLR,
+    SequentialLR,
+)
+from .cyclic_schedules import CosineAnnealingWarmRestarts, CyclicLR  # noqa: E402

@@ -9,7 +9,9 @@ step allocates nothing here.
 
 The state dict has PyTorch's layout: parameters are numbered in the order the groups list
 them, ``{'state': {index: {'step': Tensor, 'exp_avg': Tensor, ...}},
-'param_groups': [{'lr': ..., ..., 'params': [indices]}]}``.
+'param_groups': [{'lr': ..., ..., 'params': [indices]}]}``. Scalar state (the step counter,
+NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``) is a float32 number on the CPU, as PyTorch
+keeps it while training, and stays so through a state dict round trip.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Optimizer:
         >>> loss = (model(md.randn(16, 4)) ** 2).mean()
         >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
     """
+
+    scalar_state: tuple[str, ...] = ("step",)  # state entries kept as float32 scalars on the CPU
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -174,7 +178,12 @@ class Optimizer:
     @staticmethod
     def _new_step() -> Tensor:
         """The step counter, a float32 scalar on the CPU as in PyTorch's state."""
-        return Tensor._make(np.zeros((), dtype=np.float32))
+        return Optimizer._new_scalar(0.0)
+
+    @staticmethod
+    def _new_scalar(value: float) -> Tensor:
+        """A float32 scalar state entry on the CPU (list its name in ``scalar_state``)."""
+        return Tensor._make(np.array(value, dtype=np.float32))
 
     @staticmethod
     def _advance(state: dict[str, Any]) -> float:
@@ -240,7 +249,10 @@ class Optimizer:
                     f"{type(self).__name__}.load_state_dict: the state dict has state for parameter {key}, "
                     "which none of its parameter groups lists"
                 )
-            self.state[param] = {name: _restore_value(name, value, param) for name, value in param_state.items()}
+            self.state[param] = {
+                name: _restore_value(value, param, scalar=name in self.scalar_state)
+                for name, value in param_state.items()
+            }
         self.param_groups = [
             dict({key: value for key, value in saved.items() if key != "params"}, params=group["params"])
             for saved, group in zip(saved_groups, self.param_groups)
@@ -254,10 +266,17 @@ def check_non_negative(optimizer: str, **options: float) -> None:
             raise ValueError(f"{optimizer}: invalid {name} {value!r}: expected a value >= 0")
 
 
-def _restore_value(name: str, value: Any, param: Tensor) -> Any:
+def check_betas(optimizer: str, betas: tuple[float, float]) -> None:
+    """Raise a clear error unless both betas are in [0, 1) (Adam and its variants)."""
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{optimizer}: invalid beta at index {index}: {beta!r}: expected 0 <= beta < 1")
+
+
+def _restore_value(value: Any, param: Tensor, scalar: bool) -> Any:
     """A copy of one saved state entry, placed as the parameter's state must be."""
-    if name == "step":
-        return Tensor._make(np.array(float(value.item() if isinstance(value, Tensor) else value), dtype=np.float32))
+    if scalar:
+        return Optimizer._new_scalar(float(value.item() if isinstance(value, Tensor) else value))
     if not isinstance(value, Tensor):
         return value
     array = to_device(value._data, param.device)

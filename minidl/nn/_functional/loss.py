@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -15,6 +16,7 @@ from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossE
 from ...ops.normalization import channel_shape
 from ...ops.reduction import log_softmax
 from ...tensor import Tensor
+from .distance import check_broadcast
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -247,3 +249,85 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     if reduction == "batchmean":
         return losses.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(losses, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: Any = None, eps: float = 1e-8, reduce: Any = None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under a Poisson distribution of rate ``input`` (up to a constant).
+
+    ``exp(input) - target * input`` with ``log_input`` (input is the log-rate), else
+    ``input - target * log(input + eps)``. ``full`` adds Stirling's approximation of ``log(target!)``,
+    ``target * log(target) - target + 0.5 * log(2 pi target)``, where target > 1 (0 elsewhere).
+    input, target: broadcastable shapes (usually equal) -> that shape with 'none'.
+
+    >>> import minidl as md
+    >>> import minidl.nn.functional as F
+    >>> F.poisson_nll_loss(md.tensor([0.0, 0.0]), md.tensor([1.0, 3.0]))     # exp(0) - t * 0
+    tensor(1.)
+    """
+    _check_reduction(reduction, "poisson_nll_loss")
+    target = _as_tensor(target, input)
+    check_broadcast(input, target, "poisson_nll_loss", ("input", "target"))
+    if log_input:
+        losses = input.exp() - target * input
+    else:
+        losses = input - target * (input + eps).log()
+    if full:
+        # Evaluated at 1 where the term is dropped, so that log(0) never enters the gradient.
+        above_one = target > 1
+        safe = where(above_one, target, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        losses = losses + where(above_one, stirling, 0.0)
+    return _reduce(losses, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under a Gaussian of mean ``input`` and variance ``var``.
+
+    ``0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps))``, plus ``0.5 * log(2 pi)`` with
+    ``full``. The clamp at ``eps`` does not cut the gradient of ``var`` (as in PyTorch).
+    input: (N, *) and target broadcastable to it. var: a non-negative number, or a tensor of the input's
+    shape (one variance per prediction), of that shape without its last dim, or of it with exactly one
+    dim of size 1 (a variance shared along that dim).
+
+    >>> import minidl as md
+    >>> import minidl.nn.functional as F
+    >>> F.gaussian_nll_loss(md.tensor([[1.0, 2.0]]), md.tensor([[1.0, 4.0]]), md.tensor([1.0]))
+    tensor(1.)
+    """
+    _check_reduction(reduction, "gaussian_nll_loss")
+    target = _as_tensor(target, input)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"gaussian_nll_loss: var must be non-negative, got {var}")
+        var = Tensor._make(input._xp().full(_shape(input), var, dtype=input.dtype))
+    elif not isinstance(var, Tensor):
+        raise TypeError(f"gaussian_nll_loss: var must be a tensor or a number, got {type(var).__name__}")
+    elif var._data.size and bool((var._data < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
+    var = _homoscedastic_var(input, var)
+    check_broadcast(input, target, "gaussian_nll_loss", ("input", "target"))
+    constant = var.detach()
+    var = var + (constant.clamp(min=eps) - constant)
+    difference = input - target
+    losses = 0.5 * (var.log() + difference * difference / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduce(losses, reduction)
+
+
+def _homoscedastic_var(input: Tensor, var: Tensor) -> Tensor:
+    """``var`` shaped to broadcast against ``input`` under PyTorch's rules (see gaussian_nll_loss)."""
+    if _shape(var) == _shape(input):
+        return var
+    if _shape(var) == _shape(input)[:-1]:
+        return var.unsqueeze(-1)
+    if var.ndim == input.ndim and sum(v for i, v in zip(_shape(input), _shape(var)) if i != v) == 1:
+        return var
+    raise ValueError(
+        f"gaussian_nll_loss: var of shape {_shape(var)} does not fit input of shape {_shape(input)}: expected "
+        "the input's shape, that shape without its last dim, or the input's shape with exactly one dim of size 1"
+    )
+
