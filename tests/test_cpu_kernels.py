@@ -255,3 +255,17 @@ def test_adam_kernel_agrees_with_numpy(monkeypatch, options, optimizer, dtype):
     for got, reference in zip(ours, trajectory(False), strict=True):
         assert got.dtype == reference.dtype
         np.testing.assert_array_equal(got, reference)
+
+
+@pytest.mark.skipif(not cpu_kernels.ENABLED, reason="numba is not installed (or MINIDL_NUMBA=0)")
+def test_erf_kernel_is_the_c_librarys():
+    import math
+
+    from minidl.ops.activation import erf
+
+    x = np.concatenate([np.linspace(-6, 6, 1001), [0.0, -0.0, 1e-300, 30.0, -30.0, np.inf, -np.inf, np.nan]])
+    exact = np.array([math.erf(v) for v in x])
+    np.testing.assert_array_equal(erf(np, x), exact)
+    single = erf(np, x.astype(np.float32))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, exact.astype(np.float32), rtol=2e-7, atol=1e-7)
