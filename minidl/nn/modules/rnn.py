@@ -11,6 +11,14 @@ A layer computes, for each layer and direction, the input projection of all time
 matrix product, then runs the recurrence as one fused Op (``minidl.ops.rnn``) whose backward is
 backpropagation through time over the whole sequence. For truncated BPTT, feed the sequence in
 chunks and ``detach()`` the state carried from one chunk to the next.
+
+A ``PackedSequence`` input (``nn.utils.rnn``) runs each layer and direction segment by segment:
+the packed steps where the same number B' of sequences are still running form one (T', B', G*H)
+block of the projected input, and one fused recurrence runs over it. The forward direction
+walks the segments in time order and drops the sequences that have ended, keeping their final
+states; the reverse direction walks them backwards and adds each sequence, with its initial
+state, when its last step comes. No padding is ever computed, and each sequence's final state
+is the one at its own last step, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -52,6 +61,51 @@ def _run_recurrence(mode: str, gates_x: Tensor, state: tuple, weight_hh: Tensor,
     return output, (h,)
 
 
+def _segments(batch_sizes: list[int]) -> list[tuple[int, int, int]]:
+    """The runs of equal batch size in a packed sequence: (first packed row, steps, batch) each."""
+    runs: list[tuple[int, int, int]] = []
+    row = 0
+    for size in batch_sizes:
+        if runs and runs[-1][2] == size:
+            start, steps, _ = runs[-1]
+            runs[-1] = (start, steps + 1, size)
+        else:
+            runs.append((row, 1, size))
+        row += size
+    return runs
+
+
+def _run_packed(mode: str, gates_x: Tensor, initial: tuple, weight_hh: Tensor, bias_hh: Tensor | None,
+                reverse: bool, segments: list[tuple[int, int, int]]) -> tuple:
+    """(packed output (N, H), final state tuple of (B, H)) of one layer and direction over packed steps.
+
+    gates_x: (N, G*H), the packed input projection; initial: states (B, H) in sorted batch order.
+    """
+    width = gates_x.shape[1]
+    outputs: list[Tensor] = []
+    if not reverse:
+        state, ended = initial, []
+        for start, steps, batch in segments:
+            if batch < state[0].shape[0]:  # the sequences past `batch` ended with the last segment
+                ended.append(tuple(s[batch:] for s in state))
+                state = tuple(s[:batch] for s in state)
+            block = gates_x[start:start + steps * batch].reshape(steps, batch, width)
+            output, state = _run_recurrence(mode, block, state, weight_hh, bias_hh, False)
+            outputs.append(output.reshape(steps * batch, output.shape[2]))
+        finals = [state, *reversed(ended)]
+        final = tuple(cat([f[i] for f in finals], 0) if len(finals) > 1 else state[i] for i in range(len(state)))
+        return cat(outputs, 0) if len(outputs) > 1 else outputs[0], final
+    state = tuple(s[:segments[-1][2]] for s in initial)
+    for start, steps, batch in reversed(segments):
+        running = state[0].shape[0]
+        if batch > running:  # the sequences from `running` to `batch` have their last step here
+            state = tuple(cat([s, s_0[running:batch]], 0) for s, s_0 in zip(state, initial))
+        block = gates_x[start:start + steps * batch].reshape(steps, batch, width)
+        output, state = _run_recurrence(mode, block, state, weight_hh, bias_hh, True)
+        outputs.append(output.reshape(steps * batch, output.shape[2]))
+    return cat(outputs[::-1], 0) if len(outputs) > 1 else outputs[0], state
+
+
 def _check_sizes(name: str, input_size: int, hidden_size: int) -> None:
     for label, value in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -64,6 +118,7 @@ class RNNBase(Module):
     input: (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I).
     Returns output (T, B, D*H) (batch first if asked) and the final state(s) (num_layers*D, B, H),
     ordered layer 0 forward, layer 0 reverse, layer 1 forward, ...
+    A ``PackedSequence`` input (data (N, I)) gives a ``PackedSequence`` output (data (N, D*H)).
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -151,11 +206,16 @@ class RNNBase(Module):
                 )
         return states if batched else tuple(s.unsqueeze(1) for s in states)
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple:
-        """input: (T, B, I) ((B, T, I) with batch_first, or unbatched (T, I)); hx: initial state(s).
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple:
+        """input: (T, B, I) ((B, T, I) with batch_first, or unbatched (T, I)), or a ``PackedSequence``;
+        hx: initial state(s).
 
-        Returns ``(output, h_n)`` (``(output, (h_n, c_n))`` for LSTM).
+        Returns ``(output, h_n)`` (``(output, (h_n, c_n))`` for LSTM). A packed input gives a packed
+        output (its data (N, D*H)) and each sequence's state at its own last step, in the original
+        batch order (hx too is in the original order).
         """
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = type(self).__name__
         if input.ndim not in (2, 3):
             raise ValueError(
@@ -200,6 +260,46 @@ class RNNBase(Module):
             final_states = tuple(s.squeeze(1) for s in final_states)
         elif self.batch_first:
             output = output.transpose(0, 1)
+        if self.mode == "LSTM":
+            return output, final_states
+        return output, final_states[0]
+
+    def _forward_packed(self, input: PackedSequence, hx: Any) -> tuple:
+        name = type(self).__name__
+        data = input.data
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(
+                f"{name}: expected packed data (N, {self.input_size}) (input_size features), "
+                f"got shape {tuple(data.shape)}"
+            )
+        batch_sizes = [int(size) for size in input.batch_sizes.tolist()]
+        segments = _segments(batch_sizes)
+        initial = self._initial_state(hx, True, batch_sizes[0], data)
+        if hx is not None and input.sorted_indices is not None:  # hx is in the original batch order
+            initial = tuple(s.index_select(1, input.sorted_indices) for s in initial)
+        directions = 2 if self.bidirectional else 1
+        per_group = 4 if self.bias else 2
+        weights = [getattr(self, n) for n in self._flat_weights_names]
+        finals: list[tuple] = []
+        layer_input = data
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                group = weights[index * per_group:(index + 1) * per_group]
+                bias_ih, bias_hh = (group[2], group[3]) if self.bias else (None, None)
+                gates_x = F.linear(layer_input, group[0], bias_ih)
+                state = tuple(s[index] for s in initial)
+                output, final = _run_packed(self.mode, gates_x, state, group[1], bias_hh, direction == 1, segments)
+                outputs.append(output)
+                finals.append(final)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, 1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        final_states = tuple(stack([f[i] for f in finals], 0) for i in range(len(initial)))
+        if input.unsorted_indices is not None:
+            final_states = tuple(s.index_select(1, input.unsorted_indices) for s in final_states)
+        output = PackedSequence(layer_input, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
         if self.mode == "LSTM":
             return output, final_states
         return output, final_states[0]

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..backend import array_module, device_of, to_device
-from ..tensor import Tensor
+from ...backend import array_module, device_of, to_device
+from ...tensor import Tensor
 
 TensorsT = Tensor | Iterable[Tensor]
 
@@ -117,7 +117,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
         >>> nn.utils.parameters_to_vector(nn.Linear(3, 2).parameters()).shape    # 3 * 2 weights + 2 biases
         (8,)
     """
-    from ..ops import cat
+    from ...ops import cat
 
     params = _as_list(parameters)
     _check_one_device(params, "parameters_to_vector")
@@ -153,3 +153,5 @@ def _check_one_device(tensors: list[Tensor], function: str) -> None:
     devices = {str(tensor.device) for tensor in tensors}
     if len(devices) > 1:
         raise RuntimeError(f"{function}: the tensors are on different devices ({', '.join(sorted(devices))})")
+
+from . import rnn  # noqa: E402  (nn.utils.rnn: packed sequences)
