@@ -27,7 +27,7 @@ from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_stat
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
 
-from . import autograd, data, datasets, dtypes, models, nn, optim, random, transforms
+from . import autograd, data, datasets, dtypes, models, nn, optim, random, special, transforms
 # isort: on
 
 __version__ = "0.1.0"

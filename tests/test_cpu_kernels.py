@@ -269,3 +269,15 @@ def test_erf_kernel_is_the_c_librarys():
     single = erf(np, x.astype(np.float32))
     assert single.dtype == np.float32
     np.testing.assert_allclose(single, exact.astype(np.float32), rtol=2e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "gelu", "elu", "silu", "softplus", "hardtanh", "mish", "celu"])
+def test_activations_keep_a_0d_shape_forward_and_backward(name):
+    function = getattr(F, name)
+    for value in (0.7, -0.7):
+        x = md.tensor(value, requires_grad=True)
+        y = function(x * 1)
+        y.backward()
+        with md.no_grad():
+            assert function(md.tensor(value)).shape == ()
+        assert y.shape == () and x.grad.shape == ()

@@ -14,7 +14,9 @@ from .modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from .modules.fold import Fold, Unfold
 from .modules.module import Module, RemovableHandle
 from .modules.pooling import (
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
@@ -23,5 +25,6 @@ from .modules.pooling import (
     MaxUnpool2d,
 )
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .modules.upsampling import Upsample
+from .modules.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .parameter import Parameter

@@ -392,3 +392,15 @@ __all__ += [
     "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "rrelu", "softmin",
     "softshrink", "softsign", "tanhshrink", "threshold",
 ]
+
+# ---- shuffles, instance norm, bilinear, 1-d adaptive pooling, more dropout (minidl/nn/_functional/) -----
+from ._functional.bilinear import bilinear  # noqa: E402
+from ._functional.dropout import alpha_dropout, dropout1d  # noqa: E402
+from ._functional.instance_norm import instance_norm  # noqa: E402
+from ._functional.pool1d import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402
+from ._functional.shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402
+
+__all__ += [
+    "bilinear", "alpha_dropout", "dropout1d", "instance_norm", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "channel_shuffle", "pixel_shuffle", "pixel_unshuffle",
+]

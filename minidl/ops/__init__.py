@@ -1,6 +1,8 @@
 """Every tensor operation, grouped by family. Each op's forward, backward and shape rule
 live together in one of these modules; ``minidl.xxx`` and ``Tensor.xxx`` both point here."""
 
+from types import ModuleType as _ModuleType
+
 from .composed import (
     aminmax,
     atan2,
@@ -15,6 +17,7 @@ from .composed import (
     reciprocal,
     xlogy,
 )
+from .cumulative import cummax, cummin, cumprod, diff, logcumsumexp
 from .elementwise import (
     abs,
     absolute,
@@ -147,6 +150,7 @@ from .shape import (
     vstack,
 )
 from .sorting import argsort, bucketize, histc, kthvalue, median, nonzero, sort, topk, unique
+from .special import digamma, erf, erfc, erfinv, i0, i1, lgamma, polygamma, sinc, xlog1py
 
 
 def _ones_like(input, dtype=None):  # used by Tensor.fill_; private so that it never shadows minidl.ones_like
@@ -174,4 +178,10 @@ TENSOR_METHODS = [
     "reciprocal", "xlogy", "index_add", "masked_select", "take", "addmm", "addmv", "baddbmm",
     "diag", "diagonal", "moveaxis", "narrow", "repeat_interleave", "rot90",
     "argsort", "histc", "kthvalue", "median", "nonzero", "sort", "topk", "unique",
+    "cummax", "cummin", "cumprod", "diff", "logcumsumexp",
+    "digamma", "erf", "erfc", "erfinv", "i0", "lgamma", "polygamma", "sinc",
 ]
+
+# ``from minidl.ops import *`` exports the ops, not this package's submodules (``minidl.special`` is
+# the torch.special namespace, not ``minidl.ops.special``).
+__all__ = [name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, _ModuleType)]

@@ -67,7 +67,7 @@ class LeakyReLU(Op):
         xp = array_module(x)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
-        scaled = x * x.dtype.type(negative_slope)
+        scaled = xp.multiply(x, x.dtype.type(negative_slope), out=xp.empty_like(x))  # an array even when 0-d
         # slope <= 1: x >= slope * x exactly where x >= 0, so the max picks the right branch
         return xp.maximum(x, scaled, out=scaled) if negative_slope <= 1 else xp.minimum(x, scaled, out=scaled)
 

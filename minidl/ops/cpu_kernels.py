@@ -351,23 +351,53 @@ def applies_elementwise(grad: Any, saved: Any) -> bool:
 
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function, elementwise, to the C library's accuracy (NumPy has none)."""
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    _erf(x.reshape(-1), out.reshape(-1))
+    out = np.empty(x.shape, dtype=x.dtype)  # np.ascontiguousarray would make a 0-d array 1-d
+    _erf(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out
 
 
 def relu_backward(grad: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``grad`` where ``y > 0``, else 0 (PyTorch's rule: a NaN gradient is also cut where ``y <= 0``)."""
-    grad, y = np.ascontiguousarray(grad), np.ascontiguousarray(y)
-    out = np.empty_like(grad)
-    _relu_backward(grad.reshape(-1), y.reshape(-1), out.reshape(-1))
+    out = np.empty(grad.shape, dtype=grad.dtype)
+    _relu_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(y).reshape(-1), out.reshape(-1))
     return out
 
 
 def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
     """``grad`` where ``x > 0``, else ``slope * grad``."""
-    grad, x = np.ascontiguousarray(grad), np.ascontiguousarray(x)
-    out = np.empty_like(grad)
-    _leaky_relu_backward(grad.reshape(-1), x.reshape(-1), grad.dtype.type(slope), out.reshape(-1))
+    out = np.empty(grad.shape, dtype=grad.dtype)
+    _leaky_relu_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(x).reshape(-1),
+                         grad.dtype.type(slope), out.reshape(-1))
+    return out
+
+
+# ---- special functions (minidl/ops/special.py): the C library's, where NumPy has none -------------
+
+
+def _lgamma(x, out):
+    for k in range(x.size):
+        out[k] = math.lgamma(x[k])
+
+
+def _erfc(x, out):
+    for k in range(x.size):
+        out[k] = math.erfc(x[k])
+
+
+if ENABLED:
+    _lgamma = _compile(_lgamma)
+    _erfc = _compile(_erfc)
+
+
+def lgamma(x: np.ndarray) -> np.ndarray:
+    """``log|Gamma(x)|``, elementwise, to the C library's accuracy (inf at 0 and the negative integers)."""
+    out = np.empty(x.shape, dtype=x.dtype)  # np.ascontiguousarray would make a 0-d array 1-d
+    _lgamma(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+    return out
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """``1 - erf(x)``, elementwise, to the C library's relative accuracy (no cancellation for large x)."""
+    out = np.empty(x.shape, dtype=x.dtype)  # np.ascontiguousarray would make a 0-d array 1-d
+    _erfc(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out

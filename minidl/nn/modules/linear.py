@@ -1,4 +1,4 @@
-"""``Linear`` and ``Identity``.
+"""``Linear``, ``Bilinear`` and ``Identity``.
 
     layer = nn.Linear(784, 128)          # weight (128, 784), bias (128,), PyTorch's default init
     layer(md.randn(64, 784)).shape       # (64, 128)
@@ -13,6 +13,7 @@ from ... import creation
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from .._functional.bilinear import bilinear
 from ..parameter import Parameter
 from .module import Module
 
@@ -62,3 +63,47 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """``y_k = x1 @ weight[k] @ x2 + bias_k``: x1 (*, in1_features), x2 (*, in2_features) -> (*, out_features).
+
+    weight: (out_features, in1_features, in2_features) and bias: (out_features,), both ~
+    U(-1/sqrt(in1_features), 1/sqrt(in1_features)) as in PyTorch. See ``F.bilinear``.
+
+    >>> import minidl as md
+    >>> import minidl.nn as nn
+    >>> nn.Bilinear(20, 30, 40)(md.randn(128, 20), md.randn(128, 30)).shape
+    (128, 40)
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(creation.empty((out_features, in1_features, in2_features), device=device,
+                                               dtype=dtype))
+        if bias:
+            self.bias = Parameter(creation.empty((out_features,), device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        for which, tensor, features in (("input1", input1, self.in1_features), ("input2", input2, self.in2_features)):
+            if tensor.ndim == 0 or tensor.shape[-1] != features:
+                raise ValueError(
+                    f"{self!r} expected {which} with {features} features in the last dim, got tensor of shape "
+                    f"{tuple(tensor.shape)}"
+                )
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

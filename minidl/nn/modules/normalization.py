@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``.
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm1d``, ``InstanceNorm2d``, ``LayerNorm``,
+``GroupNorm``.
 
 Parameters and buffers are PyTorch's (``weight``, ``bias``, ``running_mean``, ``running_var``,
 ``num_batches_tracked``), so a PyTorch state dict loads by name::
@@ -10,18 +11,21 @@ Parameters and buffers are PyTorch's (``weight``, ``bias``, ``running_mean``, ``
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 from ... import creation, dtypes
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from .._functional.instance_norm import instance_norm
 from ..parameter import Parameter
 from .module import Module
 
 
 class _BatchNorm(Module):
-    """Shared by ``BatchNorm1d``/``BatchNorm2d``; subclasses say which input ranks they take."""
+    """Shared by ``BatchNorm1d/2d`` and ``InstanceNorm1d/2d`` (PyTorch's ``_NormBase``: the same parameters,
+    buffers and repr); subclasses say which input ranks they take."""
 
     input_ranks: tuple[int, ...] = ()
     layout = ""
@@ -97,6 +101,65 @@ class BatchNorm2d(_BatchNorm):
 
     input_ranks = (4,)
     layout = "(N, C, H, W)"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by ``InstanceNorm1d/2d``: ``input_ranks`` is (unbatched, batched)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self.input_ranks:
+            raise ValueError(f"{self!r} expected input {self.layout}, got tensor of shape {tuple(input.shape)}")
+        unbatched = input.ndim == self.input_ranks[0]
+        channel_dim = 0 if unbatched else 1
+        if input.shape[channel_dim] != self.num_features:
+            message = (f"{self!r} expected input with {self.num_features} channels in dim {channel_dim}, got tensor "
+                       f"of shape {tuple(input.shape)}")
+            if self.affine or self.track_running_stats:
+                raise ValueError(message)
+            warnings.warn(f"{message}; num_features is not used, since affine=False and track_running_stats=False",
+                          stacklevel=2)
+        batched = input.unsqueeze(0) if unbatched else input
+        out = instance_norm(batched, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Normalise each channel of each sample of (N, C, L) or (C, L) over L; see ``F.instance_norm``.
+
+    Defaults as PyTorch's: no ``weight``/``bias`` (``affine=False``) and no running statistics
+    (``track_running_stats=False``: the input's statistics in training and evaluation alike). With
+    ``track_running_stats=True``, evaluation uses the running statistics (``num_batches_tracked``
+    is kept for state-dict compatibility but, as in PyTorch, not counted).
+
+    >>> import minidl as md
+    >>> import minidl.nn as nn
+    >>> out = nn.InstanceNorm1d(3)(md.randn(2, 3, 10, dtype=md.float64))
+    >>> bool(abs(out.mean(-1)).max() < 1e-9)
+    True
+    """
+
+    input_ranks = (2, 3)
+    layout = "(N, C, L) or (C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Normalise each channel of each sample of (N, C, H, W) or (C, H, W) over (H, W); see ``InstanceNorm1d``.
+
+    >>> import minidl as md
+    >>> import minidl.nn as nn
+    >>> nn.InstanceNorm2d(3, affine=True)(md.randn(2, 3, 8, 8)).shape
+    (2, 3, 8, 8)
+    """
+
+    input_ranks = (3, 4)
+    layout = "(N, C, H, W) or (C, H, W)"
 
 
 class LayerNorm(Module):

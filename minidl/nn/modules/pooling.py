@@ -1,4 +1,4 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``,
+"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``AdaptiveMaxPool1d/2d``,
 ``MaxUnpool2d``. Attributes and reprs are PyTorch's; the computation is in ``F`` (see
 ``minidl/nn/functional_conv.py``).
 
@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from ...tensor import Tensor
 from .. import functional_conv as FC
+from .._functional.pool1d import adaptive_avg_pool1d, adaptive_max_pool1d
 from .module import Module
 
 
@@ -134,3 +135,51 @@ class MaxUnpool2d(Module):
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return FC.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class AdaptiveAvgPool1d(Module):
+    """Mean over windows that tile ``L`` of ``(N, C, L)`` into ``output_size`` cells; see ``F.adaptive_avg_pool1d``.
+
+    >>> import minidl as md
+    >>> import minidl.nn as nn
+    >>> nn.AdaptiveAvgPool1d(1)(md.randn(8, 16, 50)).shape
+    (8, 16, 1)
+    """
+
+    def __init__(self, output_size: int) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_sequence(self, input)
+        return adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max over the windows of ``AdaptiveAvgPool1d``; with ``return_indices``, also the positions along ``L``.
+    See ``F.adaptive_max_pool1d``.
+
+    >>> import minidl as md
+    >>> import minidl.nn as nn
+    >>> nn.AdaptiveMaxPool1d(4)(md.randn(8, 16, 50)).shape
+    (8, 16, 4)
+    """
+
+    def __init__(self, output_size: int, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor) -> Any:
+        _check_sequence(self, input)
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+def _check_sequence(layer: Module, input: Tensor) -> None:
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{layer!r} expected input (N, C, L) or (C, L), got tensor of shape {tuple(input.shape)}")
