@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from .. import dtypes
 from ..ops import activation as _activation
 from ..ops.elementwise import relu as _relu
@@ -22,8 +20,9 @@ from ..ops.indexing import pad
 from ..ops.normalization import batch_norm_train, channel_shape
 from ..ops.reduction import log_softmax as _log_softmax
 from ..ops.reduction import softmax as _softmax
-from ..random import generator_for
 from ..tensor import Tensor
+from ._functional import maybe_inplace
+from ._functional.dropout import alpha_dropout, dropout, dropout1d, dropout2d  # the dropout family
 from ._functional.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -79,12 +78,6 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return input.relu_() if inplace else _relu(input)
 
 
-def _maybe_inplace(input: Tensor, inplace: bool, name: str, compute: Any) -> Tensor:
-    """``compute(input)``, or with ``inplace`` its result written into ``input`` (returned), with
-    PyTorch's rules: not on a leaf that requires grad, and the gradient flows as out of place."""
-    return input._inplace(name, compute) if inplace else compute(input)
-
-
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6) (``inplace``: written into ``input``)."""
     return hardtanh(input, 0.0, 6.0, inplace)
@@ -94,12 +87,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """x clipped to [min_val, max_val] (``inplace``: written into ``input``)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return _maybe_inplace(input, inplace, "hardtanh_", lambda x: _activation.Hardtanh.apply(x, min_val, max_val))
+    return maybe_inplace(input, inplace, "hardtanh", lambda x: _activation.Hardtanh.apply(x, min_val, max_val))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise (``inplace``: written into ``input``)."""
-    return _maybe_inplace(input, inplace, "leaky_relu_", lambda x: _activation.LeakyReLU.apply(x, negative_slope))
+    return maybe_inplace(input, inplace, "leaky_relu", lambda x: _activation.LeakyReLU.apply(x, negative_slope))
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -116,13 +109,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise (``inplace``: written into ``input``)."""
-    return _maybe_inplace(input, inplace, "elu_", lambda x: _activation.ELU.apply(x, alpha, 1.0))
+    return maybe_inplace(input, inplace, "elu", lambda x: _activation.ELU.apply(x, alpha, 1.0))
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants (alpha ~ 1.6733, scale ~ 1.0507)
     (``inplace``: written into ``input``)."""
-    return _maybe_inplace(input, inplace, "selu_", lambda x: _activation.ELU.apply(x, SELU_ALPHA, SELU_SCALE))
+    return maybe_inplace(input, inplace, "selu", lambda x: _activation.ELU.apply(x, SELU_ALPHA, SELU_SCALE))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -134,7 +127,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish) (``inplace``: written into ``input``)."""
-    return _maybe_inplace(input, inplace, "silu_", _activation.SiLU.apply)
+    return maybe_inplace(input, inplace, "silu", _activation.SiLU.apply)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -236,46 +229,6 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
-
-
-# ---- dropout ---------------------------------------------------------------------------------------
-
-
-def _check_probability(p: float, name: str) -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
-
-
-def _dropout_mask(input: Tensor, shape: tuple[int, ...], p: float) -> Tensor:
-    """1/(1-p) with probability 1-p, else 0, drawn in float32 from minidl's generator."""
-    xp = input._xp()
-    keep = 1.0 - p
-    dtype = input.dtype
-    mask = (generator_for(xp).random(size=shape, dtype=np.float32) < np.float32(keep)).astype(dtype)
-    if keep > 0:
-        mask *= dtype.type(1.0 / keep)
-    return Tensor._make(mask)
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not
-    training); ``inplace``: written into ``input``."""
-    _check_probability(p, "dropout")
-    if not training or p == 0.0:
-        return input
-    mask = _dropout_mask(input, _shape(input), p)
-    return _maybe_inplace(input, inplace, "dropout_", lambda x: _activation.Dropout.apply(x, mask))
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels: input (N, C, H, W) or (C, H, W); each channel is kept with probability 1-p."""
-    _check_probability(p, "dropout2d")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected input (N, C, H, W) or (C, H, W), got shape {_shape(input)}")
-    if not training or p == 0.0:
-        return input
-    mask = _dropout_mask(input, _shape(input)[:-2] + (1, 1), p)
-    return _maybe_inplace(input, inplace, "dropout2d_", lambda x: _activation.Dropout.apply(x, mask))
 
 
 # ---- embeddings and encodings -------------------------------------------------------------------------
@@ -393,9 +346,8 @@ __all__ += [
     "softshrink", "softsign", "tanhshrink", "threshold",
 ]
 
-# ---- shuffles, instance norm, bilinear, 1-d adaptive pooling, more dropout (minidl/nn/_functional/) -----
+# ---- shuffles, instance norm, bilinear, 1-d adaptive pooling (minidl/nn/_functional/) -------------------
 from ._functional.bilinear import bilinear  # noqa: E402
-from ._functional.dropout import alpha_dropout, dropout1d  # noqa: E402
 from ._functional.instance_norm import instance_norm  # noqa: E402
 from ._functional.pool1d import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: E402
 from ._functional.shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402

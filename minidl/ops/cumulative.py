@@ -104,8 +104,7 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     where ``input`` has zeros (PyTorch's values).
 
         >>> import minidl as md
-        >>> from minidl.ops.cumulative import cumprod
-        >>> cumprod(md.tensor([[1.0, 2.0, 3.0], [2.0, 0.0, 4.0]]), 1)
+        >>> md.cumprod(md.tensor([[1.0, 2.0, 3.0], [2.0, 0.0, 4.0]]), 1)
         tensor([[1., 2., 6.],
                 [2., 0., 0.]])
     """
@@ -156,8 +155,7 @@ def cummax(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     Ties take the latest index; NaN wins and stays. Both outputs have ``input``'s shape.
 
         >>> import minidl as md
-        >>> from minidl.ops.cumulative import cummax
-        >>> cummax(md.tensor([1.0, 3.0, 2.0, 3.0]), 0)
+        >>> md.cummax(md.tensor([1.0, 3.0, 2.0, 3.0]), 0)
         values_indices(values=tensor([1., 3., 3., 3.]), indices=tensor([0, 1, 1, 3]))
     """
     result = _on_scalar(lambda t, axis: CumExtreme.apply(t, axis, True), input, dim, "cummax")
@@ -168,8 +166,7 @@ def cummin(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: the running minimum along ``dim`` (ties: the latest index).
 
         >>> import minidl as md
-        >>> from minidl.ops.cumulative import cummin
-        >>> cummin(md.tensor([2, 1, 3, 1]), 0).indices
+        >>> md.cummin(md.tensor([2, 1, 3, 1]), 0).indices
         tensor([0, 1, 1, 3])
     """
     result = _on_scalar(lambda t, axis: CumMin.apply(t, axis, False), input, dim, "cummin")
@@ -230,8 +227,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     Same shape as ``input``.
 
         >>> import minidl as md
-        >>> from minidl.ops.cumulative import logcumsumexp
-        >>> logcumsumexp(md.tensor([1000.0, 1000.0, -1000.0]), 0)
+        >>> md.logcumsumexp(md.tensor([1000.0, 1000.0, -1000.0]), 0)
         tensor([1000.    , 1000.6932, 1000.6932])
     """
     _float_input(input, "logcumsumexp")
@@ -251,8 +247,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     ``append`` must have ``input``'s number of dims and its shape except along ``dim``.
 
         >>> import minidl as md
-        >>> from minidl.ops.cumulative import diff
-        >>> diff(md.tensor([1.0, 4.0, 9.0, 16.0]), n=2)
+        >>> md.diff(md.tensor([1.0, 4.0, 9.0, 16.0]), n=2)
         tensor([2., 2.])
     """
     if n < 0:

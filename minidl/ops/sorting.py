@@ -52,6 +52,16 @@ def _order(input: Tensor, dim: int, descending: bool, op: str) -> tuple[Tensor, 
     return work, axis, _stable_order(work._data, axis, descending)
 
 
+def _check_k(input: Tensor, k: int, dim: int, smallest: int, op: str) -> None:
+    """``k`` within ``[smallest, size of dim]`` (a 0-d input counts as one element)."""
+    axis = _check_dim(dim, input.ndim, op)
+    size = input.shape[axis] if input.ndim else 1
+    if not smallest <= k <= size:
+        raise ValueError(
+            f"{op}: k ({k}) is out of range for dimension {axis} of size {size} (expected {smallest} <= k <= {size})"
+        )
+
+
 def _take(work: Tensor, indices: Any, axis: int, shape: tuple) -> values_indices:
     """Values of ``work`` at ``indices`` along ``axis`` (differentiable), both reshaped to ``shape``."""
     values = take_along_dim(work, Tensor._make(indices), axis)
@@ -115,12 +125,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         >>> md.topk(md.tensor([1.0, 5.0, 3.0, 4.0]), 2)
         values_indices(values=tensor([5., 4.]), indices=tensor([1, 3]))
     """
-    axis = _check_dim(dim, input.ndim, "topk")
-    size = input.shape[axis] if input.ndim else 1
-    if not 0 <= k <= size:
-        raise ValueError(
-            f"topk: k ({k}) is out of range for dimension {axis} of size {size} (expected 0 <= k <= {size})"
-        )
+    _check_k(input, k, dim, 0, "topk")
     work, axis, order = _order(input, dim, largest, "topk")
     order = order[(slice(None),) * axis + (slice(0, k),)]
     return _take(work, order, axis, () if input.ndim == 0 and k == 1 else order.shape)
@@ -134,12 +139,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> val
         >>> md.kthvalue(md.tensor([[4.0, 1.0, 3.0], [0.0, 2.0, 9.0]]), 2)
         values_indices(values=tensor([3., 2.]), indices=tensor([2, 1]))
     """
-    axis = _check_dim(dim, input.ndim, "kthvalue")
-    size = input.shape[axis] if input.ndim else 1
-    if not 1 <= k <= size:
-        raise ValueError(
-            f"kthvalue: k ({k}) is out of range for dimension {axis} of size {size} (expected 1 <= k <= {size})"
-        )
+    _check_k(input, k, dim, 1, "kthvalue")
     work, axis, order = _order(input, dim, False, "kthvalue")
     return _pick_one(input, work, axis, order, _positions(order, axis, k - 1), keepdim)
 

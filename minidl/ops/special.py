@@ -163,8 +163,7 @@ def lgamma(input: Tensor) -> Tensor:
     """``log|Gamma(x)|``, elementwise (inf at 0 and at the negative integers); its derivative is digamma.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import lgamma
-        >>> lgamma(md.tensor([1.0, 5.0, -2.5]))
+        >>> md.lgamma(md.tensor([1.0, 5.0, -2.5]))
         tensor([ 0.    ,  3.1781, -0.0562])
     """
     return Lgamma.apply(_to_float(input))
@@ -174,8 +173,7 @@ def digamma(input: Tensor) -> Tensor:
     """``psi(x) = d/dx lgamma(x)``, elementwise; -inf at +0, +inf at -0, NaN at the negative integers.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import digamma
-        >>> digamma(md.tensor([1.0, 0.5]))
+        >>> md.digamma(md.tensor([1.0, 0.5]))
         tensor([-0.5772, -1.9635])
     """
     return Polygamma.apply(_to_float(input), 0)
@@ -185,8 +183,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     """``psi_n(x)``, the ``n``-th derivative of digamma (``n = 0`` is digamma), elementwise.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import polygamma
-        >>> polygamma(1, md.tensor([1.0]))  # pi^2 / 6
+        >>> md.polygamma(1, md.tensor([1.0]))  # pi^2 / 6
         tensor([1.6449])
     """
     if not isinstance(n, int) or n < 0:
@@ -272,8 +269,7 @@ def erfc(input: Tensor) -> Tensor:
     """The complementary error function ``1 - erf(x)``, accurate where it is tiny (large ``x``).
 
         >>> import minidl as md
-        >>> from minidl.ops.special import erfc
-        >>> erfc(md.tensor([0.0, 10.0], dtype=md.float64))
+        >>> md.erfc(md.tensor([0.0, 10.0], dtype=md.float64))
         tensor([1.0000e+00, 2.0885e-45], dtype=minidl.float64)
     """
     return Erfc.apply(_to_float(input))
@@ -283,8 +279,7 @@ def erfinv(input: Tensor) -> Tensor:
     """The inverse error function on ``[-1, 1]``: ``erf(erfinv(x)) = x``; +-inf at +-1, NaN outside.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import erfinv
-        >>> erfinv(md.tensor([0.0, 0.5, -1.0]))
+        >>> md.erfinv(md.tensor([0.0, 0.5, -1.0]))
         tensor([0.    , 0.4769,   -inf])
     """
     return Erfinv.apply(_to_float(input))
@@ -346,8 +341,7 @@ def i0(input: Tensor) -> Tensor:
     """The modified Bessel function of the first kind of order 0, ``sum_k (x/2)^(2k) / (k!)^2``; d/dx = i1.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import i0
-        >>> i0(md.tensor([0.0, 1.0]))
+        >>> md.i0(md.tensor([0.0, 1.0]))
         tensor([1.    , 1.2661])
     """
     return BesselI0.apply(_to_float(input))
@@ -357,8 +351,7 @@ def i1(input: Tensor) -> Tensor:
     """The modified Bessel function of the first kind of order 1 (``torch.special.i1``); odd in ``x``.
 
         >>> import minidl as md
-        >>> from minidl.ops.special import i1
-        >>> i1(md.tensor([0.0, 1.0]))
+        >>> md.i1(md.tensor([0.0, 1.0]))
         tensor([0.    , 0.5652])
     """
     return BesselI1.apply(_to_float(input))
@@ -371,8 +364,7 @@ def sinc(input: Tensor) -> Tensor:
     """The normalised sinc, ``sin(pi x) / (pi x)``, and 1 at ``x = 0`` (where the gradient is 0).
 
         >>> import minidl as md
-        >>> from minidl.ops.special import sinc
-        >>> sinc(md.tensor([0.0, 0.5, 1.0]))
+        >>> md.sinc(md.tensor([0.0, 0.5, 1.0]))
         tensor([ 1.0000e+00,  6.3662e-01, -2.7828e-08])
     """
     x = _to_float(input)
@@ -386,8 +378,7 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     (``torch.special.xlog1py``).
 
         >>> import minidl as md
-        >>> from minidl.ops.special import xlog1py
-        >>> xlog1py(md.tensor([0.0, 2.0]), md.tensor([-1.0, 0.0]))
+        >>> md.xlog1py(md.tensor([0.0, 2.0]), md.tensor([-1.0, 0.0]))
         tensor([0., 0.])
     """
     x, y = _float_operands(input, other)

@@ -27,6 +27,7 @@ class LayerCase:
     rtol: float = 1e-9
     integer_input: int = 0     # > 0: the input is int64 indices below this bound
     warmup: bool = False       # run one training batch first (so eval uses non-trivial running stats)
+    more_shapes: tuple = ()    # the shapes of further float inputs to forward (Bilinear's second)
     tags: tuple = field(default_factory=tuple)
 
     def __repr__(self) -> str:
@@ -82,7 +83,42 @@ CASES = [
     LayerCase("LogSoftmax", lambda lib: lib.nn.LogSoftmax(dim=-1), (2, 3, 4)),
     LayerCase("Hardtanh", lambda lib: lib.nn.Hardtanh(-0.5, 0.7), (3, 4), kinks=(-0.5, 0.7)),
     LayerCase("Sequential", lambda lib: lib.nn.Sequential(lib.nn.Linear(4, 5), lib.nn.Tanh(), lib.nn.Linear(5, 2)),
-              (3, 4)),
+              (3, 4)),    # padding, 1-d pooling, dropout, upsampling, shuffles, instance norm, bilinear
+    LayerCase("ReflectionPad1d", lambda lib: lib.nn.ReflectionPad1d(2), (2, 3, 5)),
+    LayerCase("ReflectionPad2d", lambda lib: lib.nn.ReflectionPad2d((1, 2, 0, 2)), (1, 2, 3, 4)),
+    LayerCase("ReplicationPad1d-unbatched", lambda lib: lib.nn.ReplicationPad1d((1, 3)), (3, 4)),
+    LayerCase("ReplicationPad2d", lambda lib: lib.nn.ReplicationPad2d(2), (2, 2, 3, 3)),
+    LayerCase("CircularPad1d", lambda lib: lib.nn.CircularPad1d((3, 1)), (2, 2, 3)),
+    LayerCase("CircularPad2d", lambda lib: lib.nn.CircularPad2d((1, 0, 2, 1)), (2, 3, 3)),
+    LayerCase("ConstantPad1d", lambda lib: lib.nn.ConstantPad1d((2, 1), -1.5), (2, 3, 4)),
+    LayerCase("ZeroPad1d", lambda lib: lib.nn.ZeroPad1d(2), (3, 4)),
+    LayerCase("AdaptiveAvgPool1d-uneven", lambda lib: lib.nn.AdaptiveAvgPool1d(3), (2, 3, 7)),
+    LayerCase("AdaptiveAvgPool1d-unbatched", lambda lib: lib.nn.AdaptiveAvgPool1d(2), (3, 8)),
+    LayerCase("AdaptiveMaxPool1d-uneven", lambda lib: lib.nn.AdaptiveMaxPool1d(3), (2, 3, 7)),
+    LayerCase("AdaptiveMaxPool1d", lambda lib: lib.nn.AdaptiveMaxPool1d(4), (2, 3, 8)),
+    LayerCase("Dropout1d-eval", lambda lib: lib.nn.Dropout1d(0.5), (2, 3, 4), train=False),
+    LayerCase("AlphaDropout-eval", lambda lib: lib.nn.AlphaDropout(0.5), (2, 3, 4), train=False),
+    LayerCase("UpsamplingNearest2d", lambda lib: lib.nn.UpsamplingNearest2d(scale_factor=2), (1, 2, 3, 3)),
+    LayerCase("UpsamplingNearest2d-size", lambda lib: lib.nn.UpsamplingNearest2d(size=(5, 4)), (1, 2, 3, 3)),
+    LayerCase("UpsamplingBilinear2d", lambda lib: lib.nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 4)),
+    LayerCase("UpsamplingBilinear2d-size", lambda lib: lib.nn.UpsamplingBilinear2d(size=(5, 7)), (2, 1, 3, 4)),
+    LayerCase("PixelShuffle", lambda lib: lib.nn.PixelShuffle(2), (2, 8, 3, 2)),
+    LayerCase("PixelShuffle-5d", lambda lib: lib.nn.PixelShuffle(3), (2, 1, 9, 2, 1)),
+    LayerCase("PixelUnshuffle", lambda lib: lib.nn.PixelUnshuffle(2), (2, 2, 4, 6)),
+    LayerCase("ChannelShuffle", lambda lib: lib.nn.ChannelShuffle(3), (2, 6, 4)),
+    LayerCase("ChannelShuffle-4d", lambda lib: lib.nn.ChannelShuffle(2), (1, 4, 2, 3)),
+    LayerCase("InstanceNorm1d", lambda lib: lib.nn.InstanceNorm1d(3), (2, 3, 5)),
+    LayerCase("InstanceNorm1d-affine-unbatched", lambda lib: lib.nn.InstanceNorm1d(3, affine=True), (3, 5)),
+    LayerCase("InstanceNorm2d-tracked", lambda lib: lib.nn.InstanceNorm2d(3, eps=1e-3, momentum=0.3, affine=True,
+                                                                         track_running_stats=True), (2, 3, 4, 3)),
+    LayerCase("InstanceNorm2d-tracked-eval", lambda lib: lib.nn.InstanceNorm2d(2, track_running_stats=True),
+              (3, 2, 3, 3), train=False, warmup=True),
+    LayerCase("InstanceNorm2d-untracked-eval", lambda lib: lib.nn.InstanceNorm2d(2, affine=True, bias=False),
+              (2, 2, 3, 3), train=False),
+    LayerCase("Bilinear", lambda lib: lib.nn.Bilinear(3, 4, 5), (2, 3), more_shapes=((2, 4),)),
+    LayerCase("Bilinear-3d-nobias", lambda lib: lib.nn.Bilinear(3, 2, 4, bias=False), (2, 5, 3),
+              more_shapes=((2, 5, 2),)),
+    LayerCase("Bilinear-unbatched", lambda lib: lib.nn.Bilinear(2, 3, 2), (2,), more_shapes=((3,),)),
 ]
 
 
@@ -96,6 +132,11 @@ def _input(case: LayerCase, seed: int = 0) -> np.ndarray:
     return x
 
 
+def _more_inputs(case: LayerCase, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed + 100)
+    return [rng.standard_normal(shape) * 2 for shape in case.more_shapes]
+
+
 def _minidl_layer(case: LayerCase) -> nn.Module:
     md.manual_seed(0)
     layer = case.make(md).double()
@@ -105,9 +146,9 @@ def _minidl_layer(case: LayerCase) -> nn.Module:
 def _warm_up(case: LayerCase, layer, lib) -> None:
     if case.warmup:
         layer.train()
-        batch = _input(case, seed=1)
+        batches = [_input(case, seed=1)] + _more_inputs(case, seed=1)
         with (torch.no_grad() if lib is torch else md.no_grad()):
-            layer(lib.tensor(batch, dtype=lib.float64))
+            layer(*[lib.tensor(batch, dtype=lib.float64) for batch in batches])
         layer.train(case.train)
 
 
@@ -117,17 +158,19 @@ def test_gradcheck(case):
     _warm_up(case, layer, md)
     names = [name for name, _ in layer.named_parameters()]
     params = [p.detach().clone().requires_grad_() for p in layer.parameters()]
+    more = [md.tensor(a, dtype=md.float64, requires_grad=True) for a in _more_inputs(case)]
     if case.integer_input:
         x = md.tensor(_input(case))
-        inputs = params
+        inputs = more + params
     else:
         x = md.tensor(_input(case), dtype=md.float64, requires_grad=True)
-        inputs = [x] + params
+        inputs = [x] + more + params
+    count = len(inputs) - len(params)  # the layer's float inputs come first
 
     def run(*tensors):
-        values = tensors if case.integer_input else tensors[1:]
-        with _swapped_parameters(layer, names, values):
-            return layer(x if case.integer_input else tensors[0])
+        with _swapped_parameters(layer, names, tensors[count:]):
+            float_inputs = tensors[:count]
+            return layer(x, *float_inputs) if case.integer_input else layer(*float_inputs)
 
     if not inputs:
         pytest.skip("no differentiable input")
@@ -178,13 +221,18 @@ def test_matches_torch(case):
     else:
         x = md.tensor(data, dtype=md.float64, requires_grad=True)
         t = torch.tensor(data, requires_grad=True)
-    out, expected = layer(x), reference(t)
+    more = _more_inputs(case)
+    more_x = [md.tensor(a, dtype=md.float64, requires_grad=True) for a in more]
+    more_t = [torch.tensor(a, requires_grad=True) for a in more]
+    out, expected = layer(x, *more_x), reference(t, *more_t)
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=case.rtol, atol=case.rtol)
     upstream = np.random.default_rng(2).standard_normal(tuple(expected.shape))
     out.backward(md.tensor(upstream, dtype=md.float64))
     expected.backward(torch.tensor(upstream))
     if not case.integer_input:
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=case.rtol, atol=case.rtol)
+    for mine, theirs in zip(more_x, more_t):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=case.rtol, atol=case.rtol)
     for (name, p), q in zip(layer.named_parameters(), reference.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=case.rtol, atol=case.rtol, err_msg=name)
     for (name, mine), theirs in zip(layer.state_dict().items(), reference.state_dict().values()):

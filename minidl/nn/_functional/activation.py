@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ...ops.elementwise import where
 from ...ops.reduction import softmax as _softmax
 from ...random import generator_for
 from ...tensor import Tensor, _check_dim
+from . import maybe_inplace
 
 
 def _float_input(input: Tensor, name: str) -> None:
@@ -32,12 +33,6 @@ def _float_input(input: Tensor, name: str) -> None:
 def _number(value: Any, argument: str, name: str) -> None:
     if isinstance(value, Tensor) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: {argument} must be a number (int or float), got {type(value).__name__}")
-
-
-def _apply(input: Tensor, inplace: bool, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
-    """``compute(input)``, or with ``inplace`` its result written into ``input`` (returned); the
-    gradient flows as out of place, and a leaf that requires grad is refused."""
-    return input._inplace(f"{name}_", compute) if inplace else compute(input)
 
 
 def _softplus(x: Tensor) -> Tensor:
@@ -54,7 +49,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     tensor([ 0., 50.])
     """
     _float_input(input, "mish")
-    return _apply(input, inplace, "mish", lambda x: x * _softplus(x).tanh())
+    return maybe_inplace(input, inplace, "mish", lambda x: x * _softplus(x).tanh())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -68,7 +63,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     tensor([-0.   ,  0.   ,  1.125,  4.   ])
     """
     _float_input(input, "hardswish")
-    return _apply(input, inplace, "hardswish", lambda x: x * (_activation.Hardtanh.apply(x + 3, 0.0, 6.0) / 6))
+    return maybe_inplace(input, inplace, "hardswish", lambda x: x * (_activation.Hardtanh.apply(x + 3, 0.0, 6.0) / 6))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -82,7 +77,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     tensor([0.  , 0.5 , 0.75, 1.  ])
     """
     _float_input(input, "hardsigmoid")
-    return _apply(input, inplace, "hardsigmoid", lambda x: _activation.Hardtanh.apply(x + 3, 0.0, 6.0) / 6)
+    return maybe_inplace(input, inplace, "hardsigmoid", lambda x: _activation.Hardtanh.apply(x + 3, 0.0, 6.0) / 6)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -122,9 +117,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     _number(threshold, "threshold", "threshold")
     _number(value, "value", "threshold")
     if input.dtype.kind == "f":
-        return _apply(input, inplace, "threshold", lambda x: where(x > threshold, x, value))
+        return maybe_inplace(input, inplace, "threshold", lambda x: where(x > threshold, x, value))
     # an integer tensor stays integer (a float value is truncated), as in PyTorch
-    return _apply(input, inplace, "threshold", lambda x: where(x > threshold, x, value).to(x.dtype))
+    return maybe_inplace(input, inplace, "threshold", lambda x: where(x > threshold, x, value).to(x.dtype))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -199,7 +194,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_input(input, "celu")
     # relu's derivative at 0 is 0 and clamp's is 1, so the derivative at 0 is 1, as in PyTorch. ELU
     # computes alpha * (exp(z) - 1) for z <= 0 with an exact derivative alpha * exp(z) even for z << 0.
-    return _apply(input, inplace, "celu",
+    return maybe_inplace(input, inplace, "celu",
                   lambda x: x.relu() + _activation.ELU.apply(x.clamp(max=0) / alpha, 1.0, alpha))
 
 
@@ -253,13 +248,13 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     _float_input(input, "rrelu")
     if not training:
         slope = (lower + upper) / 2
-        return _apply(input, inplace, "rrelu", lambda x: _activation.LeakyReLU.apply(x, slope))
+        return maybe_inplace(input, inplace, "rrelu", lambda x: _activation.LeakyReLU.apply(x, slope))
     xp = input._xp()
     dtype = input.dtype
     uniform = generator_for(xp).random(size=tuple(input.shape), dtype=np.float64 if dtype == np.float64 else np.float32)
     slopes = (uniform * (upper - lower) + lower).astype(dtype, copy=False)
     slopes = Tensor._make(xp.where(input._data > 0, dtype.type(1), slopes))  # the derivative, constant in x
-    return _apply(input, inplace, "rrelu", lambda x: x * slopes)
+    return maybe_inplace(input, inplace, "rrelu", lambda x: x * slopes)
 
 
 __all__ = [

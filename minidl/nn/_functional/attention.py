@@ -21,24 +21,14 @@ import math
 import warnings
 
 from ... import creation, dtypes
+from ...ops.activation import Linear
 from ...ops.elementwise import where
 from ...ops.indexing import pad
 from ...ops.linalg import matmul
 from ...ops.reduction import softmax
 from ...ops.shape import cat
 from ...tensor import Tensor
-
-
-def _dropout(x: Tensor, p: float) -> Tensor:
-    from ..functional import dropout  # the functional module imports this one
-
-    return dropout(x, p, training=True)
-
-
-def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    from ..functional import linear
-
-    return linear(x, weight, bias)
+from .dropout import dropout
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
@@ -87,7 +77,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores + attn_mask
     weights = softmax(scores, -1)
     if dropout_p > 0:
-        weights = _dropout(weights, dropout_p)
+        weights = dropout(weights, dropout_p)
     return matmul(weights, value)
 
 
@@ -191,9 +181,9 @@ def multi_head_attention_forward(
         scores = scores + attn_mask
     weights = softmax(scores, -1)
     if training and dropout_p > 0:
-        weights = _dropout(weights, dropout_p)
+        weights = dropout(weights, dropout_p)
     out = matmul(weights, v).transpose(0, 1).reshape(target_length * batch, embed_dim)
-    out = _linear(out, out_proj_weight, out_proj_bias).reshape(target_length, batch, embed_dim)
+    out = Linear.apply(out, out_proj_weight, out_proj_bias).reshape(target_length, batch, embed_dim)
     if not need_weights:
         return (out if batched else out.squeeze(1)), None
     weights = weights.reshape(batch, num_heads, target_length, source_length)
@@ -257,10 +247,10 @@ def _project(query: Tensor, key: Tensor, value: Tensor, in_proj_weight: Tensor |
         if in_proj_weight is None:
             raise ValueError(f"{who}: in_proj_weight is None; pass it, or use_separate_proj_weight=True")
         if query is key and key is value:
-            q, k, v = _linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+            q, k, v = Linear.apply(query, in_proj_weight, in_proj_bias).chunk(3, -1)
             return q, k, v
         weights = in_proj_weight.chunk(3)
-    q, k, v = (_linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
+    q, k, v = (Linear.apply(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
     return q, k, v
 
 

@@ -12,7 +12,6 @@ from ... import creation
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from .._functional import activation as activations
 from ..parameter import Parameter
 from .module import Module
 
@@ -229,7 +228,7 @@ class Mish(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.mish(input, self.inplace)
+        return F.mish(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace, first=True)
@@ -243,7 +242,7 @@ class Hardswish(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.hardswish(input, self.inplace)
+        return F.hardswish(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace, first=True)
@@ -257,7 +256,7 @@ class Hardsigmoid(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.hardsigmoid(input, self.inplace)
+        return F.hardsigmoid(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace, first=True)
@@ -267,14 +266,14 @@ class Softsign(Module):
     """x / (1 + |x|)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.softsign(input)
+        return F.softsign(input)
 
 
 class Tanhshrink(Module):
     """x - tanh(x)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.tanhshrink(input)
+        return F.tanhshrink(input)
 
 
 class Threshold(Module):
@@ -288,7 +287,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.threshold(input, self.threshold, self.value, self.inplace)
+        return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + _inplace_repr(self.inplace)
@@ -302,7 +301,7 @@ class GLU(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.glu(input, self.dim)
+        return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -312,7 +311,7 @@ class LogSigmoid(Module):
     """log(sigmoid(x)), computed stably."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.logsigmoid(input)
+        return F.logsigmoid(input)
 
 
 class Softmin(Module):
@@ -323,7 +322,7 @@ class Softmin(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.softmin(input, self.dim)
+        return F.softmin(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -339,7 +338,7 @@ class CELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.celu(input, self.alpha, self.inplace)
+        return F.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + _inplace_repr(self.inplace)
@@ -355,7 +354,7 @@ class Softshrink(Module):
         self.lambd = lambd
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.softshrink(input, self.lambd)
+        return F.softshrink(input, self.lambd)
 
     def extra_repr(self) -> str:
         return str(self.lambd)
@@ -369,7 +368,7 @@ class Hardshrink(Module):
         self.lambd = lambd
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.hardshrink(input, self.lambd)
+        return F.hardshrink(input, self.lambd)
 
     def extra_repr(self) -> str:
         return str(self.lambd)
@@ -385,7 +384,7 @@ class RReLU(Module):
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return activations.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + _inplace_repr(self.inplace)

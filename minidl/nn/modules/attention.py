@@ -12,8 +12,8 @@ from typing import Any
 
 from ... import creation
 from ...tensor import Tensor
+from .. import functional as F
 from .. import init
-from .._functional.attention import multi_head_attention_forward
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module
@@ -104,7 +104,7 @@ class MultiheadAttention(Module):
         batched = query.ndim == 3
         if self.batch_first and batched:  # sequence first inside; keep self-attention's identity
             query, key, value = _sequence_first(query, key, value)
-        out, weights = multi_head_attention_forward(
+        out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
             training=self.training, key_padding_mask=key_padding_mask, need_weights=need_weights,

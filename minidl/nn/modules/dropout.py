@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import functional as F
-from .._functional.dropout import alpha_dropout, dropout1d
 from .module import Module
 
 
@@ -56,7 +55,7 @@ class Dropout1d(_DropoutNd):
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (2, 3):
             raise ValueError(f"{self!r} expected input (N, C, L) or (C, L), got tensor of shape {tuple(input.shape)}")
-        return dropout1d(input, self.p, self.training, self.inplace)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
@@ -72,4 +71,4 @@ class AlphaDropout(_DropoutNd):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return alpha_dropout(input, self.p, self.training, self.inplace)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)

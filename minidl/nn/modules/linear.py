@@ -13,7 +13,6 @@ from ... import creation
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from .._functional.bilinear import bilinear
 from ..parameter import Parameter
 from .module import Module
 
@@ -102,7 +101,7 @@ class Bilinear(Module):
                     f"{self!r} expected {which} with {features} features in the last dim, got tensor of shape "
                     f"{tuple(tensor.shape)}"
                 )
-        return bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
