@@ -63,12 +63,7 @@ class Adam(Optimizer):
         step = self._advance(state)
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
-        weight_decay = float(group["weight_decay"])
-        if self.decoupled_weight_decay:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
-        grad = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        grad = self._decayed_grad(param, grad, group, self.decoupled_weight_decay)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
         step_size = lr / (1 - beta1**step)

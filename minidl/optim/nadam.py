@@ -68,12 +68,7 @@ class NAdam(Optimizer):
         step = self._advance(state)
         lr, eps, momentum_decay = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
-        weight_decay = float(group["weight_decay"])
-        if group["decoupled_weight_decay"]:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
-        grad = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        grad = self._decayed_grad(param, grad, group, group["decoupled_weight_decay"])
 
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))

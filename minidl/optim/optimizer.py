@@ -175,6 +175,17 @@ class Optimizer:
         xp.multiply(param, float(weight_decay), out=out)
         return xp.subtract(out, grad, out=out) if maximize else xp.add(out, grad, out=out)
 
+    def _decayed_grad(self, param: Any, grad: Any, group: dict[str, Any], decoupled: bool) -> Any:
+        """``_effective_grad`` with the group's weight decay applied one of two ways: as an L2 term in
+        the gradient, or ``decoupled`` (AdamW-style: the parameter first shrinks in place by
+        ``1 - lr * weight_decay``, and the gradient carries no decay)."""
+        weight_decay = float(group["weight_decay"])
+        if decoupled:
+            if weight_decay:
+                param *= 1 - float(group["lr"]) * weight_decay
+            weight_decay = 0.0
+        return self._effective_grad(param, grad, weight_decay, group["maximize"])
+
     @staticmethod
     def _new_step() -> Tensor:
         """The step counter, a float32 scalar on the CPU as in PyTorch's state."""

@@ -63,12 +63,7 @@ class RAdam(Optimizer):
         step = self._advance(state)
         lr = float(group["lr"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
-        weight_decay = float(group["weight_decay"])
-        if group["decoupled_weight_decay"]:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
-        grad = self._effective_grad(param, grad, weight_decay, group["maximize"])
+        grad = self._decayed_grad(param, grad, group, group["decoupled_weight_decay"])
 
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         work, adaptive = self._buffer(param, 1), self._buffer(param, 2)
